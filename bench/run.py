@@ -1,0 +1,141 @@
+"""Run every benchmark and write docs/benchmarks.md.
+
+    python -m bench.run            # all of them
+    python -m bench.run journal    # only bench/bench_journal.py
+    python -m bench.run --quick    # smaller workloads (a smoke run; not for the docs)
+
+Each ``bench/bench_<name>.py`` has ``run(quick: bool) -> list[Result]`` and measures its
+own baseline (raw Mosquitto, raw Ed25519, raw SQLite ...) in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.result import Result
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}){mem}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def fmt(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def render(results: list[Result], when: str) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `python -m bench.run` (see `bench/`). Every figure stands beside a",
+        "baseline measured in the same run on the same machine; the ratio is what to",
+        "compare across machines. Goals come from the issues; a missed goal is said plainly.",
+        "",
+        f"- when: {when}",
+        f"- machine: {machine()}",
+        "",
+    ]
+    groups: dict[str, list[Result]] = {}
+    for r in results:
+        groups.setdefault(r.group, []).append(r)
+    for group, rows in groups.items():
+        lines += [f"## {group}", "", "| figure | value | baseline | ratio | goal | met |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            base = "—"
+            if r.baseline is not None:
+                base = f"{fmt(r.baseline)} {r.unit} ({r.baseline_name})"
+            met = "—" if r.met is None else ("yes" if r.met else "**no**")
+            ratio = fmt(r.ratio) + "×" if r.ratio is not None else "—"
+            lines.append(
+                f"| {r.name} | {fmt(r.value)} {r.unit} | {base} | {ratio} | {r.goal or '—'} | {met} |"
+            )
+        notes = [r.note for r in rows if r.note]
+        if notes:
+            lines.append("")
+            lines += [f"- {n}" for n in notes]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small workloads; does not write the docs")
+    args = parser.parse_args()
+    available = sorted(p.stem[len("bench_"):] for p in Path(__file__).parent.glob("bench_*.py"))
+    names = args.names or available
+    results: list[Result] = []
+    for name in names:
+        if name not in available:
+            print(f"no benchmark {name!r}; have: {', '.join(available)}", file=sys.stderr)
+            return 2
+        print(f"== {name}", flush=True)
+        module = importlib.import_module(f"bench.bench_{name}")
+        got = module.run(args.quick)
+        for r in got:
+            ratio = f" ({fmt(r.ratio)}× {r.baseline_name})" if r.ratio is not None else ""
+            print(f"   {r.name}: {fmt(r.value)} {r.unit}{ratio}", flush=True)
+        results += got
+    if not args.quick:
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True, check=False).stdout.strip()
+        text = render(results, f"{when}, commit {commit or 'uncommitted'}")
+        if args.names and DOC.exists():
+            text = merge(DOC.read_text(), text, {r.group for r in results})
+        DOC.write_text(text)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+def merge(old: str, new: str, groups: set[str]) -> str:
+    """Keep the sections of benchmarks not run this time."""
+    def sections(text: str) -> tuple[str, dict[str, str]]:
+        head, *parts = text.split("\n## ")
+        return head, {p.split("\n", 1)[0]: "## " + p for p in parts}
+    _, old_sections = sections(old)
+    head, new_sections = sections(new)
+    for name, body in old_sections.items():
+        if name not in groups:
+            new_sections[name] = body.rstrip("\n") + "\n"
+    return head + "\n" + "\n".join(new_sections[k].rstrip("\n") + "\n" for k in new_sections)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Measures the touchscreen in its own process (run by bench_ui): time to first frame,
+card read → result drawn, RSS. ``hello`` mode measures a bare Kivy window as the baseline."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()
+
+from kivy.config import Config  # noqa: E402
+
+Config.set("graphics", "width", "1280")
+Config.set("graphics", "height", "800")
+from kivy.clock import Clock  # noqa: E402
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def hello(out: Path) -> None:
+    from kivy.app import App
+    from kivy.uix.label import Label
+
+    result: dict[str, float] = {}
+
+    class Hello(App):
+        def build(self) -> Label:
+            return Label(text="hello")
+
+        def on_start(self) -> None:
+            Clock.schedule_once(lambda dt: result.update(first_frame=time.perf_counter() - STARTED), 0)
+            Clock.schedule_once(lambda dt: (result.update(rss=rss_mb()), self.stop()), 1.0)
+
+    Hello().run()
+    out.write_text(json.dumps(result))
+
+
+def kiosk(out: Path, taps: int) -> None:
+    from kiosk.reader.base import CardRead
+    from kiosk.ui.app import KioskUi
+    from tests.support.county import TestCounty
+    from tests.support.kiosk import KioskSetup
+
+    county = TestCounty()
+    setup = KioskSetup(county, Path(tempfile.mkdtemp(prefix="lc-uib-")) / "kiosk")
+    setup.set("rules", "debounce_seconds", 0)
+    cards = [county.qr(county.credential()) for _ in range(20)]
+    result: dict[str, object] = {}
+    latencies: list[float] = []
+    with setup.running() as running:
+        app = KioskUi(setup.socket, speech=False)
+        shown = threading.Event()
+        original = app.on_tap
+
+        def on_tap(r: dict) -> None:
+            original(r)
+            Clock.schedule_once(lambda dt: shown.set(), 0)  # the frame after the result was laid out
+
+        app.on_tap = on_tap  # type: ignore[method-assign]
+
+        def drive() -> None:
+            time.sleep(1.0)
+            for i in range(taps):
+                shown.clear()
+                t0 = time.perf_counter()
+                running.agent.on_read(CardRead("qr", "bench", text=cards[i % len(cards)]))
+                shown.wait(10)
+                latencies.append(time.perf_counter() - t0)
+                time.sleep(0.05)
+            result.update(latencies=latencies, rss=rss_mb())
+            Clock.schedule_once(lambda dt: app.stop(), 0)
+
+        def first(dt: float) -> None:
+            result["first_frame"] = time.perf_counter() - STARTED
+            threading.Thread(target=drive, daemon=True).start()
+
+        app.bind(on_start=lambda *_: Clock.schedule_once(first, 0))
+        app.run()
+    out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "hello":
+        hello(Path(sys.argv[2]))
+    else:
+        kiosk(Path(sys.argv[2]), int(sys.argv[3]))

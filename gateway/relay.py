@@ -1,0 +1,240 @@
+"""The relay: committed records → xAPI statements → the county LRS, in commit order.
+
+Progress is a cursor in the store (the commit sequence of the last record handled),
+advanced only after the LRS accepted a batch or its statements were dead-lettered: a
+restart resumes where the LRS last confirmed, and skips nothing. A crash between the LRS's
+answer and the cursor's commit re-sends that batch; statement ids come from record ids, so
+the LRS keeps each once.
+
+On 409 the batch is re-sent statement by statement: an identical stored statement counts as
+delivered; a real conflict, or a 400, goes to the dead-letter table with the LRS's answer.
+When the LRS is down (no answer, 5xx) the relay backs off exponentially, and after
+``breaker_after`` failures in a row a circuit breaker stops calling it for ``cooldown``
+seconds before one trial batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.lrs import LrsClient, LrsUnavailable
+from gateway.store import Store
+from gateway.xapi import to_statement
+from records.record import Record, parse_time, parse_unverified
+
+log = logging.getLogger(__name__)
+
+CLOSED, OPEN = "closed", "open"
+
+
+@dataclass
+class Breaker:
+    after: int = 5
+    cooldown: float = 30.0
+    failures: int = 0
+    opened_at: float = 0.0
+
+    @property
+    def state(self) -> str:
+        return OPEN if self.failures >= self.after else CLOSED
+
+    def allows(self, now: float) -> bool:
+        return self.state == CLOSED or now - self.opened_at >= self.cooldown
+
+    def failed(self, now: float) -> None:
+        self.failures += 1
+        if self.failures >= self.after:
+            self.opened_at = now
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+@dataclass
+class RelayStats:
+    delivered: int = 0
+    dead: int = 0
+    failures: int = 0
+    resent_one_by_one: int = 0
+    sessions: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+
+def same_statement(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether the LRS holds what we sent (it adds stored/authority/version, and may rewrite
+    the timestamp's spelling)."""
+    for key, value in sent.items():
+        other = stored.get(key)
+        if key == "timestamp":
+            try:
+                if parse_time(str(value)) != parse_time(str(other).replace("Z", "+00:00")):
+                    return False
+            except Exception:  # noqa: BLE001 - an unreadable timestamp is a difference
+                return False
+        elif json.dumps(value, sort_keys=True) != json.dumps(other, sort_keys=True):
+            return False
+    return True
+
+
+class Relay:
+    def __init__(self, store: Store, client: LrsClient, home_page: str, *, batch_size: int = 100,
+                 breaker: Breaker | None = None, backoff_max: float = 60.0) -> None:
+        self.store = store
+        self.client = client
+        self.home_page = home_page
+        self.batch_size = batch_size
+        self.breaker = breaker or Breaker()
+        self.backoff_max = backoff_max
+        self.stats = RelayStats()
+        self.stop = threading.Event()
+
+    # --- state in the store ---------------------------------------------------------------
+
+    def cursor(self) -> int:
+        rows = self.store.query("SELECT cursor FROM relay_state WHERE name = 'lrs'")
+        return int(rows[0][0]) if rows else 0
+
+    def _advance(self, cursor: int) -> None:
+        with self.store.tx() as tx:
+            tx.execute("INSERT INTO relay_state VALUES ('lrs', ?) ON CONFLICT (name) DO UPDATE SET "
+                       "cursor = excluded.cursor", (cursor,))
+
+    def links(self) -> dict[str, str]:
+        return dict(self.store.query("SELECT temp, code FROM learner_links"))
+
+    def lag(self) -> int:
+        top = self.store.query("SELECT coalesce(max(rowid_), 0) FROM records")[0][0]
+        return int(top) - self.cursor()
+
+    def _course(self, kiosk: str, session_id: str) -> str | None:
+        key = (kiosk, session_id)
+        if key not in self.stats.sessions:
+            course = None
+            for (token,) in self.store.query(
+                    "SELECT token FROM records WHERE kiosk = ? AND type = 'session.opened'", (kiosk,)):
+                rec = parse_unverified(token)
+                self.stats.sessions[(kiosk, rec.data["session_id"])] = rec.data["course"]
+                if rec.data["session_id"] == session_id:
+                    course = rec.data["course"]
+            self.stats.sessions.setdefault(key, course)
+        return self.stats.sessions[key]
+
+    def statement(self, rec: Record, links: dict[str, str]) -> dict[str, Any] | None:
+        return to_statement(rec, self.home_page, lambda sid: self._course(rec.kiosk, sid), links)
+
+    # --- one step -------------------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Relay one batch; returns how many records were handled (0: nothing to do)."""
+        self.retry_deadletters()
+        cursor = self.cursor()
+        rows = self.store.records_after(cursor, self.batch_size)
+        if not rows:
+            return 0
+        links = self.links()
+        batch = []
+        for _rowid, token in rows:
+            rec = parse_unverified(token)
+            statement = self.statement(rec, links)
+            if statement is not None:
+                batch.append((rec.id, statement))
+        if batch:
+            self.deliver(batch)  # raises LrsUnavailable: the cursor stays
+        self._advance(rows[-1][0])
+        return len(rows)
+
+    def deliver(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        answer = self.client.post([s for _, s in batch])
+        if answer.status == 200:
+            self.stats.delivered += len(batch)
+            return
+        log.warning("the LRS answered %d to a batch of %d: re-sending one by one", answer.status, len(batch))
+        self.stats.resent_one_by_one += 1
+        for record_id, statement in batch:
+            self.deliver_one(record_id, statement)
+
+    def deliver_one(self, record_id: str, statement: dict[str, Any]) -> bool:
+        answer = self.client.post([statement])
+        if answer.status == 200:
+            self.stats.delivered += 1
+            return True
+        if answer.status == 409:
+            stored = self.client.get(statement["id"])
+            if stored is not None and same_statement(statement, stored):
+                self.stats.delivered += 1  # the LRS holds this very statement already
+                return True
+        self.dead_letter(record_id, statement, answer.status, answer.text)
+        return False
+
+    def dead_letter(self, record_id: str, statement: dict[str, Any], status: int, answer: str) -> None:
+        log.error("statement for record %s dead-lettered: LRS answered %d", record_id, status)
+        self.stats.dead += 1
+        with self.store.tx() as tx:
+            tx.execute("INSERT INTO deadletters VALUES (?,?,?,?,?,0) ON CONFLICT (record_id) DO UPDATE SET "
+                       "statement = excluded.statement, status = excluded.status, answer = excluded.answer, "
+                       "at_ms = excluded.at_ms, retry = 0",
+                       (record_id, json.dumps(statement, ensure_ascii=False), status, answer[:4000],
+                        int(time.time() * 1000)))
+
+    def retry_deadletters(self) -> None:
+        for record_id, statement in self.store.query(
+                "SELECT record_id, statement FROM deadletters WHERE retry = 1"):
+            if self.deliver_one(record_id, json.loads(statement)):
+                with self.store.tx() as tx:
+                    tx.execute("DELETE FROM deadletters WHERE record_id = ?", (record_id,))
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def run(self, idle: float = 1.0) -> None:
+        delay = 1.0
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if not self.breaker.allows(now):
+                self.stop.wait(min(1.0, self.breaker.cooldown))
+                continue
+            try:
+                handled = self.step()
+            except LrsUnavailable as err:
+                self.stats.failures += 1
+                self.breaker.failed(time.monotonic())
+                log.warning("LRS unavailable (%s); retrying in %.0f s (breaker %s)", err, delay, self.breaker.state)
+                self.stop.wait(delay)
+                delay = min(self.backoff_max, delay * 2)
+                continue
+            except Exception:  # a relay bug must not stop ingest  # noqa: BLE001
+                log.exception("relay step failed")
+                self.stop.wait(5)
+                continue
+            self.breaker.succeeded()
+            delay = 1.0
+            if handled == 0:
+                self.stop.wait(idle)
+
+
+def link_learner(store: Store, temp: str, code: str) -> None:
+    """Record the county's decision: temporary id ``temp`` is learner ``code`` from now on."""
+    from records.ids import format_learner_code, parse_learner_code
+
+    if not (temp.startswith("T") and len(temp) == 13 and temp[1:].isdigit()):
+        raise ValueError(f"{temp!r} is not a temporary learner id (T and 12 digits)")
+    code = format_learner_code(parse_learner_code(code))
+    with store.tx() as tx:
+        tx.execute("INSERT INTO learner_links VALUES (?,?,?) ON CONFLICT (temp) DO UPDATE SET code = excluded.code, "
+                   "linked_ms = excluded.linked_ms", (temp, code, int(time.time() * 1000)))
+
+
+def deadletter_rows(store: Store) -> list[dict[str, Any]]:
+    return [{"record_id": r, "status": s, "answer": a, "at_ms": t, "retry": bool(x)}
+            for r, s, a, t, x in store.query(
+                "SELECT record_id, status, answer, at_ms, retry FROM deadletters ORDER BY at_ms")]
+
+
+def mark_for_retry(store: Store, record_id: str | None) -> int:
+    with store.tx() as tx:
+        if record_id is None:
+            return int(tx.execute("UPDATE deadletters SET retry = 1").rowcount)
+        return int(tx.execute("UPDATE deadletters SET retry = 1 WHERE record_id = ?", (record_id,)).rowcount)

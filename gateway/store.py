@@ -1,0 +1,266 @@
+"""The gateway's store: verified records exactly as signed, unique on (kiosk, epoch, seq) and
+on record id; rejected records with their reason; the chain position per kiosk and epoch;
+kiosk status. One SQL implementation, two dialects: SQLite (WAL; one county) and
+PostgreSQL (several gateway workers sharing it).
+
+Everything the ingest does for one message happens in one transaction (``store.tx()``);
+receipts are sent only after it commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+SCHEMA = [
+    ("0001-records", """
+        CREATE TABLE records (
+            rowid_ {serial}, kiosk TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
+            id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, venue TEXT NOT NULL, time TEXT NOT NULL,
+            hash TEXT NOT NULL, prev TEXT NOT NULL, token TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '',
+            committed_ms BIGINT NOT NULL, UNIQUE (kiosk, epoch, seq));
+        CREATE INDEX records_hash ON records (kiosk, hash);
+        CREATE TABLE rejected (
+            kiosk TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL,
+            token TEXT NOT NULL, reason TEXT NOT NULL, rejected_ms BIGINT NOT NULL,
+            PRIMARY KEY (kiosk, epoch, seq));
+        CREATE TABLE chains (
+            kiosk TEXT NOT NULL, epoch INTEGER NOT NULL, upto INTEGER NOT NULL, head TEXT NOT NULL,
+            max_seen INTEGER NOT NULL, last_time TEXT NOT NULL DEFAULT '', last_mono TEXT NOT NULL DEFAULT '',
+            last_bootid TEXT NOT NULL DEFAULT '', PRIMARY KEY (kiosk, epoch));
+        CREATE TABLE alerts (
+            at_ms BIGINT NOT NULL, kiosk TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
+        CREATE TABLE kiosk_status (
+            kiosk TEXT PRIMARY KEY, status TEXT NOT NULL, received_ms BIGINT NOT NULL,
+            last_record_ms BIGINT NOT NULL DEFAULT 0)
+    """),
+    ("0002-relay", """
+        CREATE TABLE relay_state (name TEXT PRIMARY KEY, cursor BIGINT NOT NULL);
+        CREATE TABLE deadletters (
+            record_id TEXT PRIMARY KEY, statement TEXT NOT NULL, status INTEGER NOT NULL, answer TEXT NOT NULL,
+            at_ms BIGINT NOT NULL, retry INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE learner_links (temp TEXT PRIMARY KEY, code TEXT NOT NULL, linked_ms BIGINT NOT NULL)
+    """),
+]
+
+
+@dataclass
+class Chain:
+    kiosk: str
+    epoch: int
+    upto: int = 0
+    head: str = ""
+    max_seen: int = 0
+    last_time: str = ""
+    last_mono: str = ""
+    last_bootid: str = ""
+
+
+class Dialect:
+    name = "sqlite"
+    serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
+    lock_suffix = ""
+
+    def q(self, sql: str) -> str:
+        return sql
+
+
+class Postgres(Dialect):
+    name = "postgresql"
+    serial = "BIGSERIAL PRIMARY KEY"
+    lock_suffix = " FOR UPDATE"
+
+    def q(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+
+class Tx:
+    """One transaction's view of the store."""
+
+    def __init__(self, cur: Any, dialect: Dialect) -> None:
+        self.cur = cur
+        self.d = dialect
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        self.cur.execute(self.d.q(sql), params)
+        return self.cur
+
+    def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.execute(sql, params).fetchone()
+
+    def chain(self, kiosk: str, epoch: int) -> Chain:
+        if self.d.name == "postgresql":
+            # one worker at a time per kiosk: the chain row may not exist yet to lock FOR UPDATE
+            self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (kiosk,))
+        row = self.one("SELECT upto, head, max_seen, last_time, last_mono, last_bootid FROM chains "  # noqa: S608
+                       "WHERE kiosk = ? AND epoch = ?" + self.d.lock_suffix,  # noqa: S608 (a fixed suffix)
+                       (kiosk, epoch))
+        return Chain(kiosk, epoch) if row is None else Chain(kiosk, epoch, *row)
+
+    def save_chain(self, c: Chain) -> None:
+        self.execute(
+            "INSERT INTO chains VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (kiosk, epoch) DO UPDATE SET "
+            "upto = excluded.upto, head = excluded.head, max_seen = excluded.max_seen, "
+            "last_time = excluded.last_time, last_mono = excluded.last_mono, last_bootid = excluded.last_bootid",
+            (c.kiosk, c.epoch, c.upto, c.head, c.max_seen, c.last_time, c.last_mono, c.last_bootid))
+
+    def stored_at(self, kiosk: str, epoch: int, seq: int) -> tuple[str, str, str] | None:
+        """(token, hash, prev) of the record or rejected record at that position."""
+        row = self.one("SELECT token, hash, prev FROM records WHERE kiosk = ? AND epoch = ? AND seq = ?",
+                       (kiosk, epoch, seq))
+        if row is None:
+            row = self.one("SELECT token, hash, '' FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?",
+                           (kiosk, epoch, seq))
+        return None if row is None else (row[0], row[1], row[2])
+
+    def knows_hash(self, kiosk: str, epoch_below: int, hash_: str) -> bool:
+        return self.one("SELECT 1 FROM records WHERE kiosk = ? AND epoch < ? AND hash = ?",
+                        (kiosk, epoch_below, hash_)) is not None
+
+    def insert_record(self, row: tuple[Any, ...]) -> None:
+        self.execute("INSERT INTO records (kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, "
+                     "committed_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+
+    def id_taken(self, record_id: str) -> bool:
+        return self.one("SELECT 1 FROM records WHERE id = ?", (record_id,)) is not None
+
+    def insert_rejected(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str) -> None:
+        self.execute("INSERT INTO rejected VALUES (?,?,?,?,?,?,?) ON CONFLICT (kiosk, epoch, seq) DO NOTHING",
+                     (kiosk, epoch, seq, hash_, token, reason, int(time.time() * 1000)))
+
+    def alert(self, kiosk: str, kind: str, detail: str) -> None:
+        self.execute("INSERT INTO alerts VALUES (?,?,?,?)", (int(time.time() * 1000), kiosk, kind, detail))
+        log.error("alert for kiosk %s: %s %s", kiosk, kind, detail)
+
+    def following(self, kiosk: str, epoch: int, after: int, upto: int) -> list[tuple[int, str, str]]:
+        """(seq, hash, prev) of stored and rejected records in after+1..upto, in order."""
+        rows = self.execute(
+            "SELECT seq, hash, prev FROM records WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ? "
+            "UNION ALL SELECT seq, hash, '' FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ? "
+            "ORDER BY 1", (kiosk, epoch, after, upto, kiosk, epoch, after, upto)).fetchall()
+        return [(int(r[0]), r[1], r[2]) for r in rows]
+
+    def present_between(self, kiosk: str, epoch: int, lo: int, hi: int) -> set[int]:
+        rows = self.execute(
+            "SELECT seq FROM records WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ? "
+            "UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
+            (kiosk, epoch, lo, hi, kiosk, epoch, lo, hi)).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def touch_kiosk(self, kiosk: str) -> None:
+        self.execute("INSERT INTO kiosk_status (kiosk, status, received_ms, last_record_ms) VALUES (?, '{}', 0, ?) "
+                     "ON CONFLICT (kiosk) DO UPDATE SET last_record_ms = excluded.last_record_ms",
+                     (kiosk, int(time.time() * 1000)))
+
+
+class Store:
+    """A connection and its dialect. Thread-safe: one transaction at a time."""
+
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
+        self.conn = conn
+        self.d = dialect
+        self._lock = threading.Lock()
+        self._migrate()
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """``sqlite:///path`` (WAL) or ``postgresql://…``."""
+        if url.startswith("sqlite:///"):
+            path = Path(url[len("sqlite:///") - 1:])
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+            except (OSError, sqlite3.Error) as err:
+                raise StoreError(f"cannot open the store {path}: {err}") from err
+            return cls(conn, Dialect())
+        if url.startswith(("postgresql://", "postgres://")):
+            import psycopg
+
+            try:
+                conn = psycopg.connect(url, autocommit=True)
+            except psycopg.Error as err:
+                raise StoreError(f"cannot connect to the store: {err}") from err
+            return cls(conn, Postgres())
+        raise StoreError(f"store.url {url!r}: expected sqlite:///path or postgresql://…")
+
+    def _migrate(self) -> None:
+        """Apply missing migrations. Safe when several processes open the same store at once
+        (the gateway and its workers, a report run): each migration is checked and applied in
+        one write transaction, serialised by SQLite's write lock or a PostgreSQL advisory lock."""
+        for name, sql in SCHEMA:
+            with self.tx() as tx:
+                if self.d.name == "postgresql":
+                    tx.execute("SELECT pg_advisory_xact_lock(hashtext('learncard-migrations'))")
+                tx.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms BIGINT)")
+                if tx.one("SELECT name FROM migrations WHERE name = ?", (name,)) is not None:
+                    continue
+                for statement in sql.format(serial=self.d.serial).split(";"):
+                    if statement.strip():
+                        tx.execute(statement)
+                tx.execute("INSERT INTO migrations VALUES (?, ?)", (name, int(time.time() * 1000)))
+            log.info("store migration %s applied", name)
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        with self._lock:
+            cur = self.conn.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE" if self.d.name == "sqlite" else "BEGIN")
+                yield Tx(cur, self.d)
+                cur.execute("COMMIT")
+            except BaseException:
+                try:
+                    cur.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001, S110 - the original error matters more
+                    pass
+                raise
+
+    # --- reading -------------------------------------------------------------------------
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            cur = self.conn.cursor()
+            cur.execute(self.d.q(sql), params)
+            return [tuple(r) for r in cur.fetchall()]
+
+    def count(self) -> int:
+        return int(self.query("SELECT count(*) FROM records")[0][0])
+
+    def tokens(self, kiosk: str | None = None) -> list[str]:
+        if kiosk is None:
+            return [r[0] for r in self.query("SELECT token FROM records ORDER BY rowid_")]
+        return [r[0] for r in self.query("SELECT token FROM records WHERE kiosk = ? ORDER BY epoch, seq", (kiosk,))]
+
+    def records_after(self, cursor: int, limit: int) -> list[tuple[int, str]]:
+        """(commit sequence, token) of committed records after ``cursor``, in commit order."""
+        return [(int(r[0]), r[1]) for r in self.query(
+            "SELECT rowid_, token FROM records WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?", (cursor, limit))]
+
+    def set_status(self, kiosk: str, status: dict[str, Any]) -> None:
+        with self.tx() as tx:
+            tx.execute("INSERT INTO kiosk_status (kiosk, status, received_ms) VALUES (?,?,?) ON CONFLICT (kiosk) "
+                       "DO UPDATE SET status = excluded.status, received_ms = excluded.received_ms",
+                       (kiosk, json.dumps(status), int(time.time() * 1000)))
+
+    def kiosk_table(self) -> list[dict[str, Any]]:
+        rows = self.query("SELECT kiosk, status, received_ms, last_record_ms FROM kiosk_status ORDER BY kiosk")
+        return [{"kiosk": k, "status": json.loads(s or "{}"), "status_received_ms": r, "last_record_ms": lr}
+                for k, s, r, lr in rows]
+
+    def close(self) -> None:
+        self.conn.close()
+

@@ -1,0 +1,85 @@
+"""Records → xAPI statements, as ``shared/contract/xapi.md`` says. Pure: the caller supplies
+the county's home page, the course of a session and the learner-code links."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from records.record import Record
+
+STATEMENT_NAMESPACE = uuid.UUID("a3b58bd8-cfb2-5afb-8917-6038a24eb9c6")
+EXT = "https://w3id.org/learncard/xapi/ext/"
+ATTENDED = {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en-US": "attended", "zh-CN": "参加"}}
+REGISTERED = {"id": "http://adlnet.gov/expapi/verbs/registered", "display": {"en-US": "registered", "zh-CN": "报名"}}
+RATED = {"id": "http://id.tincanapi.com/verb/rated", "display": {"en-US": "rated", "zh-CN": "评价"}}
+MEETING = "http://adlnet.gov/expapi/activities/meeting"
+RELAYED_TYPES = ("attendance.checkout", "attendance.manual", "enrollment", "rating")
+
+
+def statement_id(record_id: str) -> str:
+    return str(uuid.uuid5(STATEMENT_NAMESPACE, str(uuid.UUID(record_id))))
+
+
+def iso_duration(seconds: int) -> str:
+    """ISO 8601 duration: PT1H30M, PT45S, PT0S."""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs else "")
+    return text if text != "PT" else "PT0S"
+
+
+def _activity(iri: str, name: str | None = None) -> dict[str, Any]:
+    activity: dict[str, Any] = {"objectType": "Activity", "id": iri}
+    if name:
+        activity["definition"] = {"name": {"zh-CN": name}, "type": MEETING}
+    return activity
+
+
+def to_statement(rec: Record, home_page: str, course_of: Callable[[str], str | None],
+                 links: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The statement for a record, or None for types that make none."""
+    if rec.type not in RELAYED_TYPES:
+        return None
+    data = rec.data
+    home = home_page.rstrip("/")
+    venue = str(rec.event["venue"])
+    learner = str(data["learner"])
+    learner = (links or {}).get(learner, learner)
+    session_id = data.get("session_id")
+    course = course_of(session_id) if session_id else None
+    target = (_activity(f"{home}/sessions/{session_id}", course) if session_id
+              else _activity(f"{home}/venues/{venue}/self-study", "自主学习"))
+    parents = [_activity(f"{home}/venues/{venue}")]
+    grouping = [_activity(f"{home}/courses/{uuid.uuid5(STATEMENT_NAMESPACE, course)}", course)] if course else []
+    extensions: dict[str, Any] = {EXT + "kiosk": rec.kiosk, EXT + "record-id": rec.id,
+                                  EXT + "clock": rec.event["clock"]}
+    statement: dict[str, Any] = {
+        "id": statement_id(rec.id),
+        "actor": {"objectType": "Agent", "account": {"homePage": home_page, "name": learner}},
+        "object": target,
+        "timestamp": rec.event["time"],
+        "context": {"contextActivities": {"parent": parents, **({"grouping": grouping} if grouping else {})},
+                    "extensions": extensions},
+    }
+    if rec.type == "attendance.checkout":
+        statement["verb"] = ATTENDED
+        statement["timestamp"] = data["checkin_time"]
+        statement["result"] = {"duration": iso_duration(data["seconds_present"]), "completion": True}
+        extensions[EXT + "minutes-credited"] = data["minutes_credited"]
+    elif rec.type == "attendance.manual":
+        statement["verb"] = ATTENDED
+        statement["result"] = {"duration": iso_duration(60 * data["minutes_credited"]), "completion": True}
+        extensions[EXT + "minutes-credited"] = data["minutes_credited"]
+        extensions[EXT + "recorded-by"] = data["staff_id"]
+    elif rec.type == "enrollment":
+        statement["verb"] = REGISTERED
+        if not session_id:
+            statement["object"] = parents[0]
+    else:
+        statement["verb"] = RATED
+        statement["result"] = {"score": {"raw": data["score"], "min": 1, "max": 5}}
+    if data.get("temporary") and learner == data["learner"]:
+        extensions[EXT + "temporary-learner"] = True
+    return statement

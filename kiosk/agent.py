@@ -1,0 +1,245 @@
+"""The kiosk agent: card reads → rules → signed record → journal → the answer.
+
+One lock serializes everything that writes the journal, so the chain is made in one
+order whatever thread a read or a request comes from. Events for screens go to every
+listener (the control socket's connections) after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.clock import Clock
+from kiosk.county_docs import CountyDocuments
+from kiosk.errors import ControlError, KioskError
+from kiosk.journal import Journal
+from kiosk.reader.base import CardRead, Reader
+from kiosk.sessions import VenueOps
+from kiosk.signer import Signer
+from kiosk.staff import StaffDesk
+from kiosk.taps import TapRules, Taps
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+Listener = Callable[[dict[str, Any]], None]
+
+
+class Agent:
+    def __init__(self, *, journal: Journal, signer: Signer, docs: CountyDocuments, clock: Clock,
+                 rules: TapRules, staff: StaffDesk, venue_name: str = "", language: str = "zh_CN",
+                 checkpoint_seconds: int = 900) -> None:
+        self.journal = journal
+        self.signer = signer
+        self.docs = docs
+        self.clock = clock
+        self.taps = Taps(journal, signer, docs, clock, rules)
+        self.venue = VenueOps(self.taps)
+        self.staff = staff
+        self.venue_name = venue_name
+        self.language = language
+        self.checkpoint_seconds = checkpoint_seconds
+        self.online = False
+        self.readers: dict[str, dict[str, str]] = {}
+        self.lock = threading.RLock()
+        self._listeners: list[Listener] = []
+        self.after_commit: list[Callable[[], None]] = []  # e.g. wake the uplink: a new record waits
+        self._listeners_lock = threading.Lock()
+        self._last_checkpoint = time.monotonic()
+
+    # --- listeners (screens) ----------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def emit(self, message: dict[str, Any]) -> None:
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener({"v": 1, **message})
+            except Exception:  # a broken screen must never stop the agent  # noqa: BLE001
+                log.warning("a control-socket listener failed", exc_info=True)
+                self.remove_listener(listener)
+
+    def emit_state(self) -> None:
+        if self._listeners:  # a snapshot costs queries: only for someone who listens
+            self.emit({"event": "state", "state": self.snapshot()})
+
+    # --- card reads ----------------------------------------------------------------------
+
+    def on_read(self, read: CardRead) -> dict[str, Any]:
+        """Handle one read from any reader; the result is sent only after the commit."""
+        with self.lock:
+            try:
+                result = self.taps.handle(read)
+            except KioskError as err:
+                log.error("a tap could not be recorded: %s", err)
+                result = {"outcome": "refused", "reason": err.code, "message": err.message(),
+                          "advice": {"zh_CN": "请联系管理员", "en": "Please call the administrator"}}
+        self._committed()
+        self.emit({"event": "tap.result", "result": result})
+        self.emit_state()
+        return result
+
+    def _committed(self) -> None:
+        for wake in self.after_commit:
+            wake()
+
+    def reader_status(self, name: str, state: str, detail: str) -> None:
+        self.readers[name] = {"state": state, "detail": detail}
+        log.info("reader %s: %s %s", name, state, detail)
+        self.emit_state()
+
+    def run_reader(self, reader: Reader, stop: threading.Event) -> threading.Thread:
+        def target() -> None:
+            try:
+                reader.run(self.on_read, self.reader_status, stop)
+            except Exception as err:  # a reader's failure must show, not kill the agent  # noqa: BLE001
+                log.exception("reader %s stopped", reader.name)
+                self.reader_status(reader.name, "error", str(err))
+
+        thread = threading.Thread(target=target, name=f"reader-{reader.name}", daemon=True)
+        thread.start()
+        return thread
+
+    # --- the uplink's hooks -------------------------------------------------------------
+
+    def set_uplink_state(self, online: bool) -> None:
+        if online != self.online:
+            self.online = online
+            self.emit_state()
+
+    def set_clock_from_gateway(self, gateway_time: str) -> None:
+        self.clock.set_from_gateway(gateway_time)
+
+    def update_county_document(self, kind: str, token: str) -> bool:
+        changed = self.docs.update(kind, token)
+        if changed:
+            self.emit_state()
+        return changed
+
+    # --- periodic work --------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Called about once a second: staff idle lock, checkpoint records."""
+        for staff_id in self.staff.expire_idle():
+            log.info("staff mode of %s locked after idle time", staff_id)
+            self.emit({"event": "staff.locked", "reason": "idle"})
+            self.emit_state()
+        if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        with self.lock:
+            stats = self.journal.stats()
+            try:
+                self.journal.append(self.signer.maker(
+                    "kiosk.checkpoint", {"pending": stats.pending, "journal_bytes": stats.bytes}))
+            except KioskError as err:
+                log.error("checkpoint not recorded: %s", err)
+            self._last_checkpoint = time.monotonic()
+
+    # --- state for screens ------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            stats = self.journal.stats()
+            sessions = [s for s in self.venue.list_sessions()["sessions"] if not s["closed"]]
+        oldest = None
+        if stats.oldest_pending_ms is not None:
+            oldest = max(0, int(time.time() - stats.oldest_pending_ms / 1000))
+        origin = self.signer.origin
+        return {
+            "kiosk": origin.kiosk, "venue": origin.venue, "venue_name": self.venue_name,
+            "language": self.language, "sessions": sessions,
+            "health": {"online": self.online, "pending": stats.pending, "oldest_pending_seconds": oldest,
+                       "readers": dict(self.readers), "clock": self.clock.state,
+                       "journal_bytes": stats.bytes, "journal_full": stats.full,
+                       "rejected": stats.rejected, "epoch": stats.epoch, "seq": stats.seq,
+                       "revocation_version": self.docs.version("revoked-cards"),
+                       "staff_roster_version": self.docs.version("staff")},
+            "staff": self.staff.current(),
+        }
+
+    # --- requests from the control socket ---------------------------------------------------
+
+    def request(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run one control-socket op; raises KioskError (ControlError) with a code."""
+        handler = OPS.get(op)
+        if handler is None:
+            raise ControlError("未知操作", f"unknown op {op!r}", code="unknown-op")
+        with self.lock:
+            result = handler(self, args)
+        self._committed()
+        if op not in ("state", "tap", "figures", "roster", "session.list"):
+            self.emit_state()
+        return result
+
+    def _staff_id(self, args: dict[str, Any]) -> str:
+        return self.staff.authorize(args.get("token"), args.get("staff_id"))
+
+
+def _tap(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    import base64
+
+    how = args.get("how", "qr")
+    if how not in ("qr", "nfc"):
+        raise ControlError("读卡方式不对", "how must be qr or nfc", code="bad-request")
+    ndef = None
+    if how == "nfc":
+        try:
+            ndef = base64.b64decode(str(args.get("ndef", "")), validate=True)
+        except ValueError as err:
+            raise ControlError("数据格式不对", "ndef must be base64", code="bad-request") from err
+    read = CardRead(how=how, reader="simulated", text=args.get("text"), ndef=ndef)
+    # the lock is re-entrant: on_read takes it again and emits after the commit
+    return agent.on_read(read)
+
+
+def _language(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    if args.get("language") not in ("zh_CN", "en"):
+        raise ControlError("语言不对", "language is zh_CN or en", code="bad-request")
+    agent.language = str(args["language"])
+    return agent.snapshot()
+
+
+def _login(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    return agent.staff.login(str(args.get("card_id", "")), str(args.get("pin", "")))
+
+
+def _logout(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    agent.staff.logout(str(args.get("token", "")))
+    return {}
+
+
+def _close(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    staff_id = agent._staff_id(args)
+    return agent.venue.close_session(staff_id, str(args.get("session_id", "")))
+
+
+OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
+    "state": lambda agent, args: agent.snapshot(),
+    "tap": _tap,
+    "rate": lambda agent, args: agent.venue.rate(args),
+    "language": _language,
+    "staff.login": _login,
+    "staff.logout": _logout,
+    "session.open": lambda agent, args: agent.venue.open_session(agent._staff_id(args), args),
+    "session.close": _close,
+    "session.list": lambda agent, args: agent.venue.list_sessions(),
+    "roster": lambda agent, args: (agent._staff_id(args), agent.venue.roster(str(args.get("session_id"))))[1],
+    "attendance.manual": lambda agent, args: agent.venue.manual(agent._staff_id(args), args),
+    "walkin.enroll": lambda agent, args: agent.venue.walkin(agent._staff_id(args), args),
+    "figures": lambda agent, args: (agent._staff_id(args), agent.venue.figures())[1],
+}

@@ -1,0 +1,56 @@
+"""The error tree of the kiosk.
+
+KioskError                      base; every message says what happened and what to do
+├── JournalError                the journal cannot take a record
+│   ├── JournalFull             over the configured size, or the disk is full
+│   ├── JournalReadOnly         the file or its folder cannot be written
+│   └── JournalCorrupt          quick_check failed (the file is quarantined, not deleted)
+├── KeyFileError                the device key is missing, unreadable or too open
+├── ControlError                a control-socket request was refused (``code`` says why)
+└── ReaderUnavailable           a card reader cannot be opened (unplugged, no permission)
+"""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """Base of every error raised by :mod:`kiosk`."""
+
+    code = "internal"
+
+    def __init__(self, zh: str, en: str, *, code: str | None = None) -> None:
+        super().__init__(f"{zh} / {en}")
+        self.zh, self.en = zh, en
+        if code is not None:
+            self.code = code
+
+    def message(self) -> dict[str, str]:
+        return {"zh_CN": self.zh, "en": self.en}
+
+
+class JournalError(KioskError):
+    code = "journal-error"
+
+
+class JournalFull(JournalError):
+    code = "journal-full"
+
+
+class JournalReadOnly(JournalError):
+    code = "journal-readonly"
+
+
+class JournalCorrupt(JournalError):
+    code = "journal-corrupt"
+
+
+class KeyFileError(KioskError):
+    code = "key-file"
+
+
+class ControlError(KioskError):
+    code = "bad-request"
+
+
+class ReaderUnavailable(KioskError):
+    code = "reader-unavailable"

@@ -1,0 +1,101 @@
+"""NFC learning cards through nfcpy: Type 2 (NTAG213/215/216), Type 3 (FeliCa) and Type 4 tags.
+
+The reader hands the agent the tag's whole NDEF message; the chip's UID is never used as
+identity and never logged. One tap is one read: after a read the reader waits until the
+card is taken away. An unplugged or missing reader is reported (state ``error``) and opened
+again with a growing delay until it comes back.
+
+Devices (``[readers].nfc_device``): ``usb`` (the first supported USB reader, e.g. a Sony
+RC-S380), ``usb:054c:06c3``, ``tty:USB0:pn532`` (a PN532 on a serial adapter), and
+``udp:localhost:<port>`` (nfcpy's simulated frontend, for tests). The ACR122U is known to
+misbehave with nfcpy (its firmware polls by itself and fights the host): see docs/readers.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.reader.base import CONNECTING, ERROR, READY, CardRead, Emit, ReportStatus
+
+log = logging.getLogger(__name__)
+
+ALL_TARGETS = ["106A", "106B", "212F"]
+UNPLUGGED = "读卡器未连接，请检查连线 / the card reader is unplugged: check its cable"
+
+
+def targets_for(device: str) -> list[str]:
+    """nfcpy's simulated device speaks FeliCa only; probing others costs seconds per read."""
+    return ["212F"] if device.startswith("udp") else ALL_TARGETS
+
+
+def ndef_of(tag: Any) -> bytes:
+    """The NDEF message of a tag of any type (``b""`` when it has none or it cannot be read)."""
+    try:
+        ndef = tag.ndef
+        return bytes(ndef.octets) if ndef is not None else b""
+    except Exception as err:  # nfcpy raises many kinds on a card moved away mid-read  # noqa: BLE001
+        log.info("a %s tag could not be read whole: %s", getattr(tag, "type", "?"), type(err).__name__)
+        return b""
+
+
+class NfcReader:
+    name = "nfc"
+
+    def __init__(self, device: str = "usb", *, frontend: Callable[[str], Any] | None = None,
+                 retry_first: float = 1.0, retry_most: float = 30.0) -> None:
+        self.device = device
+        self.targets = targets_for(device)
+        self._frontend = frontend
+        self.retry_first = retry_first
+        self.retry_most = retry_most
+
+    def open(self) -> Any:
+        if self._frontend is not None:
+            return self._frontend(self.device)
+        import nfc
+
+        return nfc.ContactlessFrontend(self.device)
+
+    def on_connect(self, emit: Emit) -> Callable[[Any], bool]:
+        def connected(tag: Any) -> bool:
+            emit(CardRead(how="nfc", reader=self.name, ndef=ndef_of(tag)))
+            return True  # keep the tag until it is taken away: one tap, one read
+
+        return connected
+
+    def run(self, emit: Emit, status: ReportStatus, stop: threading.Event) -> None:
+        delay = self.retry_first
+        while not stop.is_set():
+            status(self.name, CONNECTING, self.device)
+            try:
+                clf = self.open()
+            except (OSError, ValueError) as err:
+                log.warning("NFC reader %s cannot be opened: %s", self.device, err)
+                status(self.name, ERROR, UNPLUGGED)
+                stop.wait(delay)
+                delay = min(self.retry_most, delay * 2)
+                continue
+            delay = self.retry_first
+            status(self.name, READY, "")
+            try:
+                while not stop.is_set():
+                    done = clf.connect(rdwr={"targets": self.targets, "on-connect": self.on_connect(emit)},
+                                       terminate=stop.is_set)
+                    if done is None and not stop.is_set():
+                        raise OSError("the reader stopped answering")
+            except (OSError, ValueError) as err:
+                log.warning("NFC reader %s lost: %s", self.device, err)
+                status(self.name, ERROR, UNPLUGGED)
+                stop.wait(delay)
+            finally:
+                try:
+                    clf.close()
+                except Exception:  # noqa: BLE001, S110 - closing a vanished device may fail
+                    pass
+
+
+def from_config(section: dict[str, Any]) -> NfcReader:
+    return NfcReader(str(section["nfc_device"]))

@@ -1,0 +1,1 @@
+"""One screen = <name>.py (properties and handlers) + <name>.kv (layout and bindings)."""

@@ -1,0 +1,52 @@
+"""Every size and colour of the touchscreen, in one place, so a test can check them against
+the elder-first rules: result text ≥ 48 dp, every text ≥ 24 dp, line spacing ≥ 1.3, touch
+targets ≥ 80 × 80 dp, contrast ≥ 7:1."""
+
+from __future__ import annotations
+
+FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # Debian fonts-wqy-microhei: SC glyph forms
+
+RESULT_TEXT = 56  # sp
+TITLE_TEXT = 64
+BODY_TEXT = 32
+SMALL_TEXT = 26  # the smallest text anywhere
+LINE_HEIGHT = 1.35
+TARGET = 96  # dp, every button's smallest side
+PIN_KEY = 110
+SPACING = 16
+
+WHITE = (1.0, 1.0, 1.0, 1.0)
+INK = (0.07, 0.07, 0.07, 1.0)
+BACKGROUND = (0.98, 0.98, 0.96, 1.0)
+BUTTON = (0.08, 0.22, 0.45, 1.0)  # dark blue with white text
+BUTTON_TEXT = WHITE
+
+# outcome: (banner colour, text colour on it, icon, sound of it) — colour is never alone:
+# the icon and the words say the same thing
+OUTCOMES = {
+    "checkin": ((0.0, 0.33, 0.13, 1.0), WHITE, "√"),
+    "checkout": ((0.0, 0.27, 0.45, 1.0), WHITE, "√"),
+    "duplicate": ((0.45, 0.3, 0.0, 1.0), WHITE, "！"),
+    "rejected": ((0.6, 0.0, 0.0, 1.0), WHITE, "×"),
+    "refused": ((0.6, 0.0, 0.0, 1.0), WHITE, "×"),
+    "staff-card": ((0.25, 0.12, 0.4, 1.0), WHITE, "★"),
+}
+
+# every (text colour, background) pair the screens use, for the contrast test
+PAIRS = [(INK, BACKGROUND), (BUTTON_TEXT, BUTTON)] + [(fg, bg) for bg, fg, _ in OUTCOMES.values()]
+FONT_SIZES = {"result": RESULT_TEXT, "title": TITLE_TEXT, "body": BODY_TEXT, "small": SMALL_TEXT}
+TARGETS = {"button": TARGET, "pin key": PIN_KEY}
+
+
+def luminance(colour: tuple[float, ...]) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in colour[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """WCAG 2 contrast ratio."""
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)

@@ -1,0 +1,217 @@
+"""The kiosk's uplink: send the journal's outbox to the gateway over MQTT and settle records
+only when a gateway receipt says so (a broker PUBACK settles nothing).
+
+One thread does all the work; paho's callbacks only put what arrives on a queue. Records go
+in ``seq`` order, one per line, up to ``batch_size`` per message, at most ``window``
+messages waiting for a receipt. Anything not settled ``resend_after`` seconds after it was
+sent is sent again (the gateway stores it once). On every (re)connection the whole outbox is
+offered again from its start: the broker may have lost what it had not saved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import paho.mqtt.client as mqtt
+
+from kiosk.journal import Journal
+
+log = logging.getLogger(__name__)
+
+COUNTY_TOPICS = {"lc/v1/county/revoked-cards": "revoked-cards", "lc/v1/county/staff": "staff"}
+MAX_MESSAGE = 240 * 1024  # under the 256 KiB of topics.md
+
+
+class AgentHooks(Protocol):
+    def set_uplink_state(self, online: bool) -> None: ...
+    def set_clock_from_gateway(self, gateway_time: str) -> None: ...
+    def update_county_document(self, kind: str, token: str) -> bool: ...
+
+
+@dataclass
+class InFlight:
+    epoch: int
+    first: int
+    last: int
+    sent_at: float
+
+
+class Uplink:
+    def __init__(self, client: mqtt.Client, journal: Journal, kiosk: str, hooks: AgentHooks,
+                 status: Callable[[], dict[str, Any]], *, batch_size: int = 200, window: int = 8,
+                 resend_after: float = 30.0, status_every: float = 30.0) -> None:
+        self.client = client
+        self.journal = journal
+        self.kiosk = kiosk
+        self.hooks = hooks
+        self.status = status
+        self.batch_size = batch_size
+        self.window = window
+        self.resend_after = resend_after
+        self.status_every = status_every
+        self.topic = f"lc/v1/{kiosk}"
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.stop_event = threading.Event()
+        self.inflight: list[InFlight] = []
+        self.cursor: tuple[int, int] | None = None  # last (epoch, seq) sent since the outbox start
+        self.online = False
+        self.settled_total = 0
+        self._last_status = 0.0
+        client.will_set(f"{self.topic}/status", json.dumps({"state": "offline"}), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self.thread = threading.Thread(target=self.run, name="uplink", daemon=True)
+
+    # --- paho callbacks: never block -----------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        if rc.is_failure:
+            log.error("the broker refused this kiosk: %s", rc)
+            return
+        client.subscribe([(f"{self.topic}/ack", 1), (f"{self.topic}/cmd/#", 1),
+                          *[(t, 1) for t in COUNTY_TOPICS]])
+        self.inbox.put(("connected", None))
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        self.inbox.put(("disconnected", None))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.inbox.put(("message", message))
+
+    def wake(self) -> None:
+        """A new record is in the outbox: send it now rather than at the next poll."""
+        self.inbox.put(("wake", None))
+
+    # --- the worker ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.client.loop_start()
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout=10)
+        try:
+            self.publish_status(state="offline")
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.journal.close()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                kind, item = self.inbox.get(timeout=0.2)
+                self.handle(kind, item)
+                while True:  # drain what else arrived
+                    kind, item = self.inbox.get_nowait()
+                    self.handle(kind, item)
+            except queue.Empty:
+                pass
+            except Exception:  # the uplink must keep going; the outbox keeps every record  # noqa: BLE001
+                log.exception("uplink step failed")
+                time.sleep(1)
+            if self.online:
+                try:
+                    self.expire()
+                    self.fill()
+                    if time.monotonic() - self._last_status > self.status_every:
+                        self.publish_status()
+                except Exception:  # noqa: BLE001
+                    log.exception("uplink send failed")
+                    time.sleep(1)
+
+    def handle(self, kind: str, item: Any) -> None:
+        if kind == "connected":
+            self.online = True
+            self.inflight.clear()
+            self.cursor = None  # offer the whole outbox again
+            self.hooks.set_uplink_state(True)
+            self.publish_status()
+            log.info("uplink connected")
+        elif kind == "disconnected":
+            if self.online:
+                log.warning("uplink lost the broker; records stay in the outbox")
+            self.online = False
+            self.hooks.set_uplink_state(False)
+        elif kind == "message":
+            self.on_message(item)
+
+    def on_message(self, message: mqtt.MQTTMessage) -> None:
+        if message.topic in COUNTY_TOPICS:
+            if message.payload:
+                token = message.payload.decode("ascii", "replace")
+                self.hooks.update_county_document(COUNTY_TOPICS[message.topic], token)
+            return
+        try:
+            body = json.loads(message.payload)
+        except ValueError:
+            log.warning("unreadable message on %s", message.topic)
+            return
+        if message.topic == f"{self.topic}/ack":
+            self.on_receipt(body)
+        elif message.topic == f"{self.topic}/cmd/resend":
+            self.resend(int(body["epoch"]), int(body["from"]), int(body["to"]))
+
+    def on_receipt(self, receipt: dict[str, Any]) -> None:
+        if "error" in receipt:
+            log.error("the gateway could not read a message: %s", receipt["error"])
+            if receipt["error"] == "too-large" and self.batch_size > 1:
+                self.batch_size = max(1, self.batch_size // 2)
+            return
+        epoch, upto = int(receipt["epoch"]), int(receipt["upto"])
+        rejected = [(int(r["seq"]), str(r["reason"])) for r in receipt.get("rejected", [])]
+        settled = self.journal.settle(epoch, upto, str(receipt.get("head", "")), rejected)
+        self.settled_total += settled
+        self.inflight = [f for f in self.inflight if not (f.epoch == epoch and f.last <= upto)]
+        if receipt.get("time"):
+            self.hooks.set_clock_from_gateway(str(receipt["time"]))
+        for lo, hi in receipt.get("missing", []):
+            self.resend(epoch, int(lo), int(hi))
+
+    # --- sending --------------------------------------------------------------------------------------
+
+    def fill(self) -> None:
+        while len(self.inflight) < self.window:
+            batch = self.journal.pending(self.batch_size, after=self.cursor)
+            if not batch:
+                return
+            epoch = batch[0].epoch
+            lines, size = [], 0
+            for p in batch:
+                if p.epoch != epoch or (lines and size + len(p.token) + 1 > MAX_MESSAGE):
+                    break
+                lines.append(p)
+                size += len(p.token) + 1
+            self.client.publish(f"{self.topic}/rec", "\n".join(p.token for p in lines), qos=1)
+            self.inflight.append(InFlight(epoch, lines[0].seq, lines[-1].seq, time.monotonic()))
+            self.cursor = (epoch, lines[-1].seq)
+
+    def expire(self) -> None:
+        now = time.monotonic()
+        if any(now - f.sent_at > self.resend_after for f in self.inflight):
+            log.warning("no receipt after %.0f s: offering the outbox again", self.resend_after)
+            self.inflight.clear()
+            self.cursor = None
+
+    def resend(self, epoch: int, first: int, last: int) -> None:
+        tokens = self.journal.records_between(epoch, first, last)
+        for i in range(0, len(tokens), self.batch_size):
+            self.client.publish(f"{self.topic}/rec", "\n".join(tokens[i:i + self.batch_size]), qos=1)
+
+    def publish_status(self, state: str = "online") -> None:
+        self._last_status = time.monotonic()
+        try:
+            health = self.status()
+        except Exception:  # noqa: BLE001 - a status without details is better than none
+            health = {}
+        body = {"state": state, "version": "0.1.0", **health}
+        self.client.publish(f"{self.topic}/status", json.dumps(body), qos=1, retain=True)

@@ -1,0 +1,3 @@
+from learncard.main import main
+
+main()

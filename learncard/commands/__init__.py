@@ -1,0 +1,20 @@
+"""Subcommand groups. Each program has its own module; this only registers them."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    from learncard.commands import demo, gateway, gateway_relay, kiosk, kiosk_enroll, provision, provision_cards
+
+    kiosk.group.add_command(kiosk_enroll.command)
+    from learncard.commands import kiosk_ui
+
+    kiosk.group.add_command(kiosk_ui.command)
+    gateway_relay.register(gateway.group)
+    provision_cards.register(provision.group)
+    cli.add_command(kiosk.group)
+    cli.add_command(gateway.group)
+    cli.add_command(provision.group)
+    cli.add_command(demo.command)

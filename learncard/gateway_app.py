@@ -1,0 +1,110 @@
+"""Wiring of the gateway: configuration → store, county files, ingest, MQTT client,
+metrics; signals (SIGHUP reloads the county files, SIGTERM stops cleanly)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from gateway.county_files import CountyFiles
+from gateway.ingest import Ingest
+from gateway.lrs import LrsClient
+from gateway.metrics import Metrics, serve
+from gateway.relay import Relay, deadletter_rows
+from gateway.service import GatewayService
+from gateway.store import Store
+from learncard.config import Config, ConfigError
+from learncard.mqtt import connect_persistent, mqtt_client
+from records import keys
+from records.errors import MalformedError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GatewayApp:
+    service: GatewayService
+    client: mqtt.Client
+    store: Store
+    metrics_server: object | None
+    relay: Relay | None = None
+
+    def run(self) -> None:
+        reload_wanted = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: self.service.shutdown())
+        signal.signal(signal.SIGINT, lambda *_: self.service.shutdown())
+        signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
+
+        def reloader() -> None:
+            while not self.service.stop.is_set():
+                if reload_wanted.wait(0.5):
+                    reload_wanted.clear()
+                    log.info("SIGHUP: reloading the county files")
+                    self.service.reload()
+
+        threading.Thread(target=reloader, name="reload", daemon=True).start()
+        if self.relay is not None:
+            threading.Thread(target=self.relay.run, name="relay", daemon=True).start()
+            threading.Thread(target=self._relay_metrics, name="relay-metrics", daemon=True).start()
+        self.client.loop_start()
+        try:
+            self.service.run()
+        finally:
+            if self.relay is not None:
+                self.relay.stop.set()
+            self.client.disconnect()
+            self.client.loop_stop()
+            self.store.close()
+            log.info("gateway stopped")
+
+
+    def _relay_metrics(self) -> None:
+        relay, m = self.relay, self.service.metrics
+        assert relay is not None
+        while not self.service.stop.wait(2.0):
+            try:
+                m.relayed.set(relay.stats.delivered)
+                m.deadletters.set(len(deadletter_rows(self.store)))
+                m.relay_lag.set(relay.lag())
+                m.breaker_open.set(1 if relay.breaker.state == "open" else 0)
+            except Exception:  # metrics must never stop the gateway  # noqa: BLE001
+                log.debug("relay metrics failed", exc_info=True)
+
+
+def make_relay(cfg: Config, store: Store) -> Relay | None:
+    lrs = cfg["lrs"]
+    if not lrs["enabled"]:
+        return None
+    if not lrs["endpoint"] or not lrs["home_page"]:
+        raise ConfigError("lrs.endpoint and lrs.home_page are needed when lrs.enabled is true")
+    client = LrsClient(lrs["endpoint"], lrs["username"], lrs["password"], lrs["version"])
+    return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"])
+
+
+def build(cfg: Config) -> GatewayApp:
+    g, b = cfg["gateway"], cfg["broker"]
+    try:
+        issuer = keys.public_key_from_text(g["issuer_public_key"])
+    except MalformedError as err:
+        raise ConfigError("gateway.issuer_public_key is not an Ed25519 public key (base64url)") from err
+    county = CountyFiles(g["county"], issuer, {"registry": Path(g["registry"]),
+                                               "revoked-cards": Path(g["revoked_cards"]),
+                                               "staff": Path(g["staff"])})
+    county.load(first=True)
+    store = Store.open(cfg["store"]["url"])
+    ingest = Ingest(store, county, lambda: datetime.now(UTC))
+    metrics = Metrics()
+    client = mqtt_client(b, g["client_id"])
+    service = GatewayService(client, ingest, store, county, metrics, g["share_group"])
+    server = None
+    if g["metrics_port"]:
+        server = serve(metrics, g["metrics_host"], g["metrics_port"], service.connected.is_set)
+    relay = make_relay(cfg, Store.open(cfg["store"]["url"]))  # its own connection: ingest never waits for it
+    connect_persistent(client, b["host"], b["port"])
+    return GatewayApp(service, client, store, server, relay)

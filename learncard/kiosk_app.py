@@ -1,0 +1,160 @@
+"""Wiring of the kiosk agent: configuration → key, journal, county documents, rules,
+readers, control socket, uplink. The only place that knows how the parts fit."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import signal
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.agent import Agent
+from kiosk.clock import Clock
+from kiosk.control import ControlServer
+from kiosk.county_docs import CountyDocuments
+from kiosk.errors import KioskError, ReaderUnavailable
+from kiosk.journal import Journal
+from kiosk.reader.base import Reader
+from kiosk.reader.simulated import SimulatedReader
+from kiosk.signer import Signer, load_key
+from kiosk.staff import StaffDesk
+from kiosk.taps import TapRules
+from kiosk.uplink import Uplink
+from learncard.config import Config, ConfigError
+from learncard.mqtt import connect_persistent, mqtt_client
+from records import keys, record
+from records.errors import MalformedError
+from records.ids import is_valid_name
+from records.rules import CreditRule
+
+log = logging.getLogger(__name__)
+
+# reader name -> (module, factory function taking the [readers] section)
+READERS = {
+    "nfc": ("kiosk.reader.nfc", "from_config"),
+    "hid": ("kiosk.reader.hid", "from_config"),
+    "camera": ("kiosk.reader.camera", "from_config"),
+}
+
+
+def state_path(cfg: Config, value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else Path(cfg["kiosk"]["state_dir"]) / path
+
+
+def make_readers(cfg: Config) -> list[Reader]:
+    readers: list[Reader] = []
+    for name in cfg["readers"]["enabled"]:
+        if name == "simulated":
+            readers.append(SimulatedReader())
+            continue
+        if name not in READERS:
+            raise ConfigError(f"readers.enabled: unknown reader {name!r} (simulated, nfc, hid, camera)")
+        module_name, factory = READERS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            raise ReaderUnavailable(f"读卡器 {name} 的软件没有安装",
+                                    f"the {name} reader's software is not installed ({err})") from err
+        readers.append(getattr(module, factory)(cfg["readers"]))
+    return readers
+
+
+@dataclass
+class KioskApp:
+    cfg: Config
+    agent: Agent
+    journal: Journal
+    server: ControlServer
+    readers: list[Reader]
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    uplink: Uplink | None = None
+
+    def start(self) -> None:
+        self.threads.append(self.server.serve_in_thread())
+        ticker = threading.Thread(target=self._tick, name="tick", daemon=True)
+        ticker.start()
+        self.threads.append(ticker)
+        for reader in self.readers:
+            self.threads.append(self.agent.run_reader(reader, self.stop))
+        if self.cfg["uplink"]["host"]:
+            self.uplink = start_uplink(self.cfg, self.agent, self.journal)
+
+    def _tick(self) -> None:
+        while not self.stop.wait(0.5):
+            self.agent.tick()
+
+    def run_until_stopped(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop.set())
+        self.stop.wait()
+        self.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.uplink is not None:
+            self.uplink.stop()
+        self.server.close()
+        self.journal.close()
+        log.info("kiosk agent stopped")
+
+
+def start_uplink(cfg: Config, agent: Agent, journal: Journal) -> Uplink:
+    """The uplink on its own journal connection (WAL: the agent keeps writing meanwhile)."""
+    u = cfg["uplink"]
+    client = mqtt_client(u, f"kiosk-{cfg['kiosk']['id']}")
+    # jitter per kiosk: a province of kiosks must not come back in step after a broker restart
+    client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=60)  # noqa: S311
+    uplink = Uplink(client, Journal.open(journal.path, max_bytes=journal.max_bytes), cfg["kiosk"]["id"], agent,
+                    lambda: agent.snapshot()["health"], batch_size=u["batch_size"], window=u["window"],
+                    resend_after=u["resend_after_seconds"])
+    connect_persistent(client, u["host"], u["port"])
+    agent.after_commit.append(uplink.wake)
+    uplink.start()
+    return uplink
+
+
+def build(cfg: Config) -> KioskApp:
+    k = cfg["kiosk"]
+    for name in ("id", "venue"):
+        if not is_valid_name(k[name]):
+            raise ConfigError(f"kiosk.{name} {k[name]!r} must match [a-z0-9-]{{3,40}}")
+    try:
+        issuer = keys.public_key_from_text(cfg["county"]["issuer_public_key"])
+    except MalformedError as err:
+        raise ConfigError("county.issuer_public_key is not an Ed25519 public key (base64url)") from err
+    state_dir = Path(k["state_dir"])
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise KioskError(f"无法创建数据目录 {state_dir}", f"cannot create the state folder {state_dir}: {err}") from err
+    rules = cfg["rules"]
+    if rules["no_session"] not in ("self-study", "refuse"):
+        raise ConfigError("rules.no_session must be self-study or refuse")
+    clock = Clock(k["timezone"])
+    key = load_key(Path(k["key_path"]))
+    signer = Signer(key, record.Origin(k["id"], k["venue"], k["key_version"], clock.bootid), clock)
+    journal = Journal.open(state_path(cfg, cfg["journal"]["path"]), max_bytes=cfg["journal"]["max_bytes"])
+    docs = CountyDocuments(state_dir, cfg["county"]["id"], issuer)
+    try:
+        default_rule = CreditRule(
+            min_share_percent=rules["min_share_percent"], rounding_minutes=rules["rounding_minutes"],
+            cap_at_session=rules["cap_at_session"],
+            daily_self_study_cap_minutes=rules["daily_self_study_cap_minutes"])
+    except ValueError as err:
+        raise ConfigError(f"[rules]: {err}") from err
+    staff = StaffDesk(docs, k["venue"], attempts=rules["staff_pin_attempts"],
+                      lockout_seconds=rules["staff_lockout_seconds"],
+                      idle_seconds=rules["staff_idle_lock_seconds"])
+    agent = Agent(journal=journal, signer=signer, docs=docs, clock=clock,
+                  rules=TapRules(rules["debounce_seconds"], rules["no_session"], default_rule),
+                  staff=staff, venue_name=k["venue_name"], language=cfg["ui"]["language"],
+                  checkpoint_seconds=cfg["uplink"]["checkpoint_seconds"])
+    readers = make_readers(cfg)
+    server = ControlServer(Path(cfg["control"]["socket"]), agent)
+    journal.prune(int(clock.now().wall.timestamp() * 1000), cfg["journal"]["retention_days"])
+    return KioskApp(cfg, agent, journal, server, readers)

@@ -1,0 +1,67 @@
+"""Settings of the kiosk programs (agent, UI, readers, uplink)."""
+
+from __future__ import annotations
+
+from learncard.config import Key
+
+SECTIONS: dict[str, dict[str, Key]] = {
+    "kiosk": {
+        "id": Key(None, required=True, help="kiosk id, [a-z0-9-]{3,40}"),
+        "venue": Key(None, required=True, help="venue id from the enrolment"),
+        "venue_name": Key("", help="the venue's name as shown on screen"),
+        "timezone": Key("Asia/Shanghai", help="the venue's time zone"),
+        "key_path": Key("kiosk.key", "path", help="Ed25519 signing key (PEM, mode 0600)"),
+        "key_version": Key(1, "int", help="version of the signing key in the registry"),
+        "state_dir": Key("/var/lib/learncard", "path", help="journal, head file, lists"),
+    },
+    "county": {
+        "id": Key(None, required=True, help="county id"),
+        "home_page": Key("", help="IRI used as xAPI account home page"),
+        "issuer_public_key": Key(None, required=True, help="county issuer key, base64url"),
+    },
+    "journal": {
+        "path": Key("journal.sqlite3", "path", help="relative to kiosk.state_dir if relative"),
+        "max_bytes": Key(512 * 1024 * 1024, "int", help="above this new taps are refused"),
+        "retention_days": Key(90, "int", help="settled records older than this are pruned"),
+    },
+    "rules": {
+        "debounce_seconds": Key(120, "int", help="repeated tap of one card within this: no record"),
+        "no_session": Key("self-study", help="tap with no open session: self-study or refuse"),
+        "min_share_percent": Key(50, "int"),
+        "rounding_minutes": Key(15, "int"),
+        "cap_at_session": Key(True, "bool"),
+        "daily_self_study_cap_minutes": Key(240, "int"),
+        "staff_idle_lock_seconds": Key(60, "int"),
+        "staff_pin_attempts": Key(5, "int", help="failed PINs before the staff card is locked"),
+        "staff_lockout_seconds": Key(300, "int"),
+    },
+    "control": {
+        "socket": Key("/run/learncard/agent.sock", "path", help="the agent's Unix socket"),
+    },
+    "readers": {
+        "enabled": Key(["simulated"], "list", help="simulated, nfc, hid, camera"),
+        "nfc_device": Key("usb", help="nfcpy device path, e.g. usb, tty:USB0:pn532, udp"),
+        "hid_device": Key("", "path", help="/dev/input/by-id/... of a keyboard-wedge scanner"),
+        "camera_device": Key(0, "int", help="camera index for QR scanning"),
+    },
+    "uplink": {
+        "host": Key("localhost", help="MQTT broker host"),
+        "port": Key(1883, "int"),
+        "tls": Key(False, "bool"),
+        "ca_file": Key("", "path"),
+        "cert_file": Key("", "path"),
+        "key_file": Key("", "path"),
+        "batch_size": Key(200, "int", help="records per MQTT message, at most"),
+        "window": Key(8, "int", help="messages in flight waiting for a receipt"),
+        "resend_after_seconds": Key(30, "int"),
+        "checkpoint_seconds": Key(900, "int"),
+    },
+    "ui": {
+        "language": Key("zh_CN", help="zh_CN or en"),
+        "font": Key("", "path", help="a font file with Simplified-Chinese glyphs"),
+        "speech": Key(True, "bool", help="speak results with espeak-ng"),
+        "fullscreen": Key(True, "bool"),
+    },
+}
+
+REQUIRED = ("kiosk", "county")

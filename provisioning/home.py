@@ -1,0 +1,158 @@
+"""The county's home folder on the IT laptop: its keys, CA, registry and the files the
+gateway and the broker read.
+
+    county.toml                 county id and home page IRI (kind = learncard-county-home)
+    keys/issuer.key             Ed25519: cards, registry, revocation list, staff roster (0600)
+    keys/device-ca.key          ECDSA P-256: the device CA for broker mTLS (0600)
+    device-ca.pem               the CA certificate (public)
+    broker/                     server key and certificate, mosquitto.conf, acl
+    gateway/                    the gateway's key, certificate and gateway.toml
+    registry.jws                the kiosk registry, signed
+    revoked-cards.jws, staff.jws  the revocation list and staff roster, signed
+    kiosks/<id>/                each kiosk's configuration bundle
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from provisioning import ca
+from provisioning.errors import HomeError
+from provisioning.files import write_atomic, write_secret
+from records import county, keys
+from records.errors import RecordError
+from records.ids import is_valid_name
+
+KIND = "learncard-county-home"
+
+
+def _toml_text(values: dict[str, str]) -> str:
+    return "".join(f'{k} = "{v}"\n' for k, v in values.items())
+
+
+@dataclass(frozen=True)
+class CountyHome:
+    path: Path
+    county_id: str
+    home_page: str
+
+    # --- making and opening ------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path: Path, county_id: str, home_page: str, broker_names: list[str]) -> CountyHome:
+        """A new home; refuses to touch an existing, non-empty folder."""
+        if not is_valid_name(county_id):
+            raise HomeError(f"county id {county_id!r} must match [a-z0-9-]{{3,40}}")
+        if not home_page.startswith(("https://", "http://")):
+            raise HomeError(f"home page {home_page!r} must be an http(s) IRI")
+        if path.exists() and any(path.iterdir()):
+            raise HomeError(f"{path} exists and is not empty: a county home is never overwritten")
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+        home = cls(path, county_id, home_page)
+        write_atomic(path / "county.toml", _toml_text(
+            {"kind": KIND, "county": county_id, "home_page": home_page,
+             "created": datetime.now(UTC).isoformat(timespec="seconds")}))
+        issuer = keys.private_key_from_seed(os.urandom(32))
+        write_secret(path / "keys" / "issuer.key", keys.private_key_to_pem(issuer))
+        write_atomic(path / "keys" / "issuer.pub", keys.public_key_text(issuer) + "\n")
+        ca_key = ca.new_key()
+        write_secret(path / "keys" / "device-ca.key", ca.key_pem(ca_key))
+        ca_cert = ca.make_ca(county_id, ca_key)
+        write_atomic(path / "device-ca.pem", ca.cert_pem(ca_cert))
+        for name, names in (("broker/server", broker_names), ("gateway/gateway", None)):
+            key = ca.new_key()
+            write_secret(path / f"{name}.key", ca.key_pem(key))
+            cn = "broker" if names else "gateway"
+            write_atomic(path / f"{name}.pem",
+                         ca.cert_pem(ca.sign_leaf(ca_cert, ca_key, cn, key.public_key(), server_names=names)))
+        now = datetime.now(UTC)
+        empty = {"registry": {"home_page": home_page, "venues": {}, "kiosks": {}},
+                 "revoked-cards": {"cards": []}, "staff": {"staff": []}}
+        for kind, body in empty.items():
+            doc = county.sign_document(kind, county_id, 1, body, issuer, now)
+            write_atomic(path / f"{kind}.jws", doc.token + "\n")
+        return home
+
+    @classmethod
+    def open(cls, path: Path, expect_county: str | None = None) -> CountyHome:
+        marker = path / "county.toml"
+        if not path.is_dir():
+            raise HomeError(f"no county home at {path}: run `learncard provision init` first")
+        try:
+            data: dict[str, Any] = tomllib.loads(marker.read_text())
+        except FileNotFoundError as err:
+            raise HomeError(f"{path} is not a county home (no county.toml)") from err
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise HomeError(f"{marker} cannot be read: {err}") from err
+        if data.get("kind") != KIND:
+            raise HomeError(f"{path} is not a LearnCard county home (kind {data.get('kind')!r})")
+        if expect_county is not None and data.get("county") != expect_county:
+            raise HomeError(f"{path} is the home of county {data.get('county')!r}, not {expect_county!r}")
+        return cls(path, str(data["county"]), str(data["home_page"]))
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def path_of(self, name: str) -> Path:
+        return self.path / name
+
+    def issuer_key(self) -> Ed25519PrivateKey:
+        try:
+            return keys.private_key_from_pem((self.path / "keys" / "issuer.key").read_bytes())
+        except (OSError, RecordError) as err:
+            raise HomeError(f"the county issuer key cannot be read: {err}") from err
+
+    @property
+    def issuer_public_text(self) -> str:
+        return (self.path / "keys" / "issuer.pub").read_text().strip()
+
+    def ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        try:
+            cert = x509.load_pem_x509_certificate((self.path / "device-ca.pem").read_bytes())
+            key = ca.load_key((self.path / "keys" / "device-ca.key").read_bytes())
+        except (OSError, ValueError) as err:
+            raise HomeError(f"the device CA cannot be read: {err}") from err
+        return cert, key
+
+    def gateway_values(self, broker_host: str, broker_port: int) -> dict[str, dict[str, Any]]:
+        """The gateway's configuration, relative to ``gateway/`` (written as gateway.toml)."""
+        return {
+            "gateway": {"county": self.county_id, "issuer_public_key": self.issuer_public_text,
+                        "registry": "../registry.jws", "revoked_cards": "../revoked-cards.jws",
+                        "staff": "../staff.jws", "client_id": "gateway-1"},
+            "broker": {"host": broker_host, "port": broker_port, "tls": True, "ca_file": "../device-ca.pem",
+                       "cert_file": "gateway.pem", "key_file": "gateway.key"},
+            "store": {"url": f"sqlite:///{(self.path / 'gateway' / 'gateway.sqlite3').resolve()}"},
+            "lrs": {"home_page": self.home_page},
+        }
+
+    # --- signed documents -----------------------------------------------------------------------
+
+    def load_document(self, kind: str) -> county.Document:
+        from provisioning.errors import RegistryError
+
+        path = self.path / f"{kind}.jws"
+        try:
+            token = path.read_text().strip()
+        except OSError as err:
+            raise RegistryError(f"{path} cannot be read: {err}") from err
+        try:
+            return county.verify_document(token, self.issuer_key().public_key(), kind, self.county_id)
+        except RecordError as err:
+            raise RegistryError(f"{path} does not verify with this county's issuer key: {err}") from err
+
+    def save_document(self, kind: str, body: dict[str, Any]) -> county.Document:
+        """Sign ``body`` as the next version of ``kind`` and write it."""
+        version = self.load_document(kind).version + 1
+        doc = county.sign_document(kind, self.county_id, version, body, self.issuer_key(), datetime.now(UTC))
+        write_atomic(self.path / f"{kind}.jws", doc.token + "\n")
+        return doc

@@ -1,0 +1,169 @@
+"""The county's signed documents: the kiosk registry, the card revocation list and the
+staff roster.
+
+Each is a JWS compact serialization (EdDSA, the county issuer key) whose payload is
+``{"kind", "county", "version", "issued", "body"}``. Versions only go up: a holder keeps
+the newest one it has verified and ignores older ones (see :func:`newer`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from records import jws
+from records.errors import MalformedRecord, UnknownKey, VerificationError, WrongIssuer
+from records.keys import public_key_from_text
+from records.record import format_time
+
+KINDS = ("registry", "revoked-cards", "staff")
+KIOSK_ACTIVE, KIOSK_REVOKED = "active", "revoked"
+VENUE_LEVELS = ("county-college", "township-school", "village-station", "library", "cultural-centre")
+
+
+@dataclass(frozen=True)
+class Document:
+    token: str
+    kind: str
+    county: str
+    version: int
+    issued: str
+    body: dict[str, Any]
+
+
+def county_kid(county: str) -> str:
+    return f"county:{county}"
+
+
+def sign_document(
+    kind: str, county: str, version: int, body: dict[str, Any], key: Ed25519PrivateKey,
+    issued: datetime,
+) -> Document:
+    if kind not in KINDS:
+        raise ValueError(f"unknown document kind {kind!r}")
+    payload = {
+        "kind": kind,
+        "county": county,
+        "version": version,
+        "issued": format_time(issued),
+        "body": body,
+    }
+    token = jws.sign(
+        orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), key, {"kid": county_kid(county)}
+    )
+    return Document(token, kind, county, version, format_time(issued), body)
+
+
+def verify_document(
+    token: str | bytes, key: Ed25519PublicKey, kind: str, county: str
+) -> Document:
+    """The document if the county's key signed it and it is the kind expected; else raise."""
+    compact = jws.parse(token)
+    if compact.kid != county_kid(county):
+        raise WrongIssuer(f"the {kind} is signed for {compact.kid!r}, not this county")
+    jws.verify(compact, key)
+    try:
+        payload = orjson.loads(compact.payload)
+    except orjson.JSONDecodeError as err:
+        raise MalformedRecord(f"the {kind} payload is not JSON") from err
+    if not isinstance(payload, dict) or payload.get("kind") != kind:
+        raise MalformedRecord(f"this document is not a {kind}")
+    if payload.get("county") != county:
+        raise WrongIssuer(f"the {kind} belongs to another county")
+    version, body = payload.get("version"), payload.get("body")
+    if not isinstance(version, int) or version < 1 or not isinstance(body, dict):
+        raise MalformedRecord(f"the {kind} has no version or body")
+    return Document(compact.token, kind, county, version, str(payload.get("issued")), body)
+
+
+def newer(current: Document | None, candidate: Document) -> bool:
+    """Whether ``candidate`` should replace ``current`` (strictly higher version)."""
+    return current is None or candidate.version > current.version
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The kiosk registry: venues, kiosks, their key versions and status.
+
+    body = {"home_page": IRI, "venues": {id: {"name", "level", "timezone"}},
+            "kiosks": {id: {"venue", "level", "status", "keys": {"1": x, ...}}}}
+    """
+
+    document: Document
+
+    @property
+    def home_page(self) -> str:
+        return str(self.document.body.get("home_page", ""))
+
+    @property
+    def kiosks(self) -> dict[str, dict[str, Any]]:
+        kiosks = self.document.body.get("kiosks", {})
+        assert isinstance(kiosks, dict)
+        return kiosks
+
+    @property
+    def venues(self) -> dict[str, dict[str, Any]]:
+        venues = self.document.body.get("venues", {})
+        assert isinstance(venues, dict)
+        return venues
+
+    def key_for(self, kid: str) -> Ed25519PublicKey:
+        """The public key for ``<kiosk>/<version>``; UnknownKey or revoked-kiosk otherwise."""
+        kiosk, _, version = kid.partition("/")
+        entry = self.kiosks.get(kiosk)
+        if entry is None:
+            raise UnknownKey(f"kiosk {kiosk!r} is not in the registry", reason="unknown-kiosk")
+        if entry.get("status") != KIOSK_ACTIVE:
+            raise VerificationError(f"kiosk {kiosk!r} is revoked", reason="revoked-kiosk")
+        key = entry.get("keys", {}).get(version)
+        if key is None:
+            raise UnknownKey(f"kiosk {kiosk!r} has no key version {version!r}", reason="unknown-key")
+        return public_key_from_text(key)
+
+    def venue_of(self, kiosk: str) -> str | None:
+        entry = self.kiosks.get(kiosk)
+        return None if entry is None else str(entry.get("venue"))
+
+
+def revoked_cards(document: Document) -> frozenset[str]:
+    """The card ids (16 hex digits) of a ``revoked-cards`` document."""
+    return frozenset(str(c["card"]) for c in document.body.get("cards", []))
+
+
+# --- staff PINs: slow salted hashes (scrypt), checked on the kiosk --------------------
+
+PIN_SCRYPT_N, PIN_SCRYPT_R, PIN_SCRYPT_P = 2**14, 8, 1
+
+
+def hash_pin(pin: str, salt: bytes, n: int = PIN_SCRYPT_N) -> str:
+    """``scrypt$n$r$p$salt-hex$hash-hex``: the only form a PIN is ever stored in."""
+    digest = hashlib.scrypt(
+        pin.encode("utf-8"), salt=salt, n=n, r=PIN_SCRYPT_R, p=PIN_SCRYPT_P, dklen=32
+    )
+    return f"scrypt${n}${PIN_SCRYPT_R}${PIN_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def check_pin(pin: str, stored: str) -> bool:
+    """Whether ``pin`` matches a :func:`hash_pin` string (constant-time compare)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = hashlib.scrypt(
+            pin.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+            dklen=32,
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual.hex(), digest)
+
+
+def staff_by_card(document: Document) -> dict[str, dict[str, Any]]:
+    """Staff roster entries by card id. Entry: staff_id, card, role, venues, pin_hash."""
+    return {str(s["card"]): s for s in document.body.get("staff", []) if "card" in s}

@@ -1,0 +1,150 @@
+"""Staff mode through a real agent: login, lockout, idle lock, sessions, roster, manual
+attendance, walk-ins, figures. Every staff action is a signed record naming the staff id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.control import ControlClient
+from kiosk.errors import ControlError
+from records.ids import learner_code
+from tests.integration.test_agent import journal_records
+from tests.support.county import TestCounty
+from tests.support.kiosk import STAFF_PIN, KioskSetup
+
+
+@pytest.fixture
+def staffed(tmp_path: Path, county: TestCounty) -> tuple[KioskSetup, object]:
+    kiosk = KioskSetup(county, tmp_path / "kiosk")
+    staff_card = county.credential(staff=True, name="李*")
+    kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card.card_id}))
+    kiosk.set("rules", "staff_pin_attempts", 3)
+    return kiosk, staff_card
+
+
+def login(c: ControlClient, county: TestCounty, staff_card) -> str:
+    tap = c.call("tap", text=county.qr(staff_card))
+    assert "staff-card" == tap["outcome"]
+    return c.call("staff.login", card_id=tap["card_id"], pin=STAFF_PIN)["token"]
+
+
+class TestLogin:
+    def test_staff_card_and_pin_open_staff_mode(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        with kiosk.running() as app:
+            c = kiosk.client()
+            token = login(c, county, staff_card)
+            assert "s-0001" == c.call("state")["staff"]["staff_id"]
+            assert [] == journal_records(app)  # a staff card tap is not an attendance
+            c.call("staff.logout", token=token)
+            assert None is c.call("state")["staff"]
+            c.close()
+
+    def test_wrong_pin_locks_out_after_the_configured_count(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        with kiosk.running():
+            c = kiosk.client()
+            for left in (2, 1):
+                with pytest.raises(ControlError) as err:
+                    c.call("staff.login", card_id=staff_card.card_id, pin="0000")
+                assert ("pin-wrong", left) == (err.value.code, err.value.attempts_left)
+            with pytest.raises(ControlError) as err:
+                c.call("staff.login", card_id=staff_card.card_id, pin="0000")
+            assert "locked-out" == err.value.code
+            with pytest.raises(ControlError) as err:  # even the right PIN, while locked out
+                c.call("staff.login", card_id=staff_card.card_id, pin=STAFF_PIN)
+            assert "locked-out" == err.value.code
+            c.close()
+
+    def test_a_resident_card_is_not_staff(self, staffed, county: TestCounty) -> None:
+        kiosk, _ = staffed
+        with kiosk.running():
+            c = kiosk.client()
+            with pytest.raises(ControlError) as err:
+                c.call("staff.login", card_id=county.credential().card_id, pin=STAFF_PIN)
+            assert "not-staff" == err.value.code
+            c.close()
+
+    def test_staff_mode_locks_itself_when_idle(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        kiosk.set("rules", "staff_idle_lock_seconds", 1)
+        with kiosk.running():
+            c = kiosk.client()
+            token = login(c, county, staff_card)
+            locked = c.next_event("staff.locked")  # the agent's tick locks it, no request needed
+            assert "idle" == locked["reason"]
+            with pytest.raises(ControlError) as err:
+                c.call("figures", token=token)
+            assert "no-staff" == err.value.code
+            c.close()
+
+
+class TestSessions:
+    def test_open_roster_close_with_automatic_checkout(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        residents = [county.credential() for _ in range(3)]
+        with kiosk.running() as app:
+            c = kiosk.client()
+            token = login(c, county, staff_card)
+            session = c.call("session.open", token=token, course="智能手机入门", category="elder-education",
+                             minutes=90)
+            for r in residents:
+                tap = c.call("tap", text=county.qr(r))
+                assert session["session_id"] == tap["session"]["session_id"]
+                assert "智能手机入门" in tap["message"]["zh_CN"]
+            roster = c.call("roster", token=token, session_id=session["session_id"])
+            assert (3, 3) == (roster["count_present"], roster["count_total"])
+            assert all(p["learner_masked"].startswith("*********") for p in roster["present"])
+            closed = c.call("session.close", token=token, session_id=session["session_id"])
+            assert 3 == closed["auto_checkouts"]
+            types = [(r.type, r.data.get("how"), r.data.get("staff_id")) for r in journal_records(app)]
+            assert ("session.opened", None, "s-0001") == types[0]
+            assert [("attendance.checkout", "auto", None)] * 3 == types[4:7]
+            assert ("session.closed", None, "s-0001") == types[7]
+            assert 0 == c.call("roster", token=token, session_id=session["session_id"])["count_present"]
+            c.close()
+
+    def test_cli_session_commands(self, staffed, county: TestCounty) -> None:
+        from click.testing import CliRunner
+
+        from learncard.main import cli
+
+        kiosk, _ = staffed
+        run = CliRunner()
+        base = ["kiosk", "--config", str(kiosk.config_file), "session"]
+        with kiosk.running():
+            opened = run.invoke(cli, [*base, "open", "--staff-id", "s-0001", "--course", "太极拳", "--json"])
+            assert 0 == opened.exit_code, opened.output
+            import json
+
+            sid = json.loads(opened.output)["session_id"]
+            listed = run.invoke(cli, [*base, "list"])
+            assert sid in listed.output and "open" in listed.output
+            closed = run.invoke(cli, [*base, "close", sid, "--staff-id", "s-0001"])
+            assert 0 == closed.exit_code, closed.output
+            refused = run.invoke(cli, [*base, "open", "--staff-id", "s-9999", "--course", "x"])
+            assert isinstance(refused.exception, ControlError)
+            assert "not-staff" == refused.exception.code
+
+
+class TestWithoutACard:
+    def test_manual_attendance_and_walk_in(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        with kiosk.running() as app:
+            c = kiosk.client()
+            token = login(c, county, staff_card)
+            code = learner_code(987_654_321_098)
+            manual = c.call("attendance.manual", token=token, learner_code=code, reason="忘带卡", minutes=45)
+            walkin = c.call("walkin.enroll", token=token)
+            assert walkin["learner"].startswith("T") and 13 == len(walkin["learner"])
+            assert walkin["qr_text"].endswith(walkin["learner"])
+            recs = {r.id: r for r in journal_records(app)}
+            m, w = recs[manual["record_id"]], recs[walkin["record_id"]]
+            assert (code, 45, "s-0001", False) == (m.data["learner"], m.data["minutes_credited"],
+                                                   m.data["staff_id"], m.data["temporary"])
+            assert ("enrollment", True) == (w.type, w.data["temporary"])
+            figures = c.call("figures", token=token)
+            assert (1, 45) == (figures["manual"], figures["minutes_credited"])
+            c.close()

@@ -1,0 +1,47 @@
+"""The same ingest on the PostgreSQL store (the scale-out store): two gateway workers
+share it and the chain still holds."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from gateway.county_files import CountyFiles
+from gateway.ingest import Ingest
+from gateway.store import Store
+from records import chain
+from records.record import parse_unverified
+from tests.support.county import TestCounty
+from tests.support.gateway import NOW, KioskChain, payload
+from tests.support.postgres import database
+
+
+def test_two_workers_share_one_postgres_store(tmp_path: Path, county: TestCounty) -> None:
+    (tmp_path / "registry.jws").write_text(county.registry({"k-test-1": "v-test"}).token)
+    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
+    files.load(first=True)
+    k = KioskChain(county)
+    recs = k.many(400)
+    batches = [recs[i:i + 20] for i in range(0, 400, 20)]
+    with database() as url:
+        workers = [Ingest(Store.open(url), files, lambda: NOW) for _ in range(2)]
+        receipts: list[dict] = []
+
+        def work(ingest: Ingest, mine: list) -> None:
+            for batch in mine:
+                receipts.extend(ingest.handle("k-test-1", payload(batch)).receipts)
+
+        # each worker gets every other batch, and both get the first batch again (a re-send)
+        threads = [threading.Thread(target=work, args=(w, batches[i::2] + batches[:1])) for i, w in enumerate(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        final = workers[0].handle("k-test-1", payload(recs[-1:])).receipts[0]
+        tokens = workers[0].store.tokens("k-test-1")
+        for w in workers:
+            w.store.close()
+    assert (400, recs[-1].hash, []) == (final["upto"], final["head"], final["missing"])
+    assert [r.token for r in recs] == tokens
+    assert chain.verify_chain(parse_unverified(t) for t in tokens).ok
+    assert all(not r["rejected"] for r in receipts)

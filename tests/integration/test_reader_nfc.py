@@ -1,0 +1,159 @@
+"""The NFC reader through the real nfcpy stack and its simulated udp device (Type 3 tags);
+Type 2 and Type 4 at nfcpy's tag boundary (no hardware here)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import ndef as ndeflib
+import pytest
+
+from kiosk.reader.base import CardRead
+from kiosk.reader.nfc import NfcReader, ndef_of
+from records import card
+from records.errors import MalformedCredential
+from tests.support.county import TestCounty
+from tests.support.kiosk import KioskSetup
+from tests.support.nfc_tag import EmulatedTag
+from tests.support.venue import wait_until
+
+
+class Running:
+    """A reader on its own thread, collecting what it emits and the states it reports."""
+
+    def __init__(self, reader: NfcReader) -> None:
+        self.reads: queue.Queue[CardRead] = queue.Queue()
+        self.states: list[tuple[str, str]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=reader.run, args=(self.reads.put, self._status, self.stop), daemon=True)
+
+    def _status(self, name: str, state: str, detail: str) -> None:
+        self.states.append((state, detail))
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+
+
+def test_reads_an_issued_credential_once_while_the_card_stays(county: TestCounty) -> None:
+    data = county.card_bytes(county.credential())
+    tag = EmulatedTag(card.to_ndef(data)).present()
+    try:
+        with Running(NfcReader(tag.device)) as r:
+            read = r.reads.get(timeout=10)
+            assert ("nfc", data) == (read.how, card.from_ndef(read.ndef))
+            time.sleep(1.5)  # the card stays on the reader
+            assert r.reads.empty(), "a card left on the reader was read twice"
+            assert 1 == tag.connections
+    finally:
+        tag.remove()
+
+
+@pytest.mark.parametrize(("message", "length", "reason"), [
+    (b"", None, "no-ndef"),
+    (b"".join(ndeflib.message_encoder([ndeflib.UriRecord("https://example.org")])), None, "foreign-ndef"),
+])
+def test_tags_without_a_credential(message: bytes, length: int | None, reason: str) -> None:
+    tag = EmulatedTag(message, length=length).present()
+    try:
+        with Running(NfcReader(tag.device)) as r:
+            read = r.reads.get(timeout=10)
+        with pytest.raises(MalformedCredential) as err:
+            card.from_ndef(read.ndef)
+        assert reason == err.value.reason
+    finally:
+        tag.remove()
+
+
+def test_truncated_credential(county: TestCounty) -> None:
+    message = card.to_ndef(county.card_bytes(county.credential()))
+    tag = EmulatedTag(message[:60]).present()  # the NDEF header says more than there is
+    try:
+        with Running(NfcReader(tag.device)) as r:
+            read = r.reads.get(timeout=10)
+        with pytest.raises(MalformedCredential) as err:
+            card.from_ndef(read.ndef)
+        assert "truncated" == err.value.reason
+    finally:
+        tag.remove()
+
+
+def test_agent_records_a_check_in_and_rejections(tmp_path: Path, county: TestCounty) -> None:
+    """The kiosk agent with its NFC reader: a real card checks in; a foreign tag is refused."""
+    good = EmulatedTag(card.to_ndef(county.card_bytes(county.credential())))
+    kiosk = KioskSetup(county, tmp_path / "kiosk")
+    kiosk.set("readers", "enabled", ["simulated", "nfc"])  # several readers at once
+    kiosk.set("readers", "nfc_device", good.device)
+    with kiosk.running() as app:
+        screen = kiosk.client()
+        wait_until("the reader", lambda: app.agent.readers.get("nfc", {}).get("state") == "ready", 10)
+        assert {"simulated", "nfc"} == set(screen.call("state")["health"]["readers"])
+        good.present()
+        result = screen.next_event("tap.result")["result"]
+        good.remove()
+        assert ("checkin", "王*明") == (result["outcome"], result["name"])
+        foreign = EmulatedTag(b"".join(ndeflib.message_encoder([ndeflib.TextRecord("hello")])), port=good.port)
+        foreign.present()
+        result = screen.next_event("tap.result")["result"]
+        foreign.remove()
+        assert ("rejected", "foreign-ndef") == (result["outcome"], result["reason"])
+        screen.close()
+        types = [r[0] for r in app.journal.conn.execute("SELECT type FROM records ORDER BY seq")]
+        assert ["attendance.checkin", "tap.rejected"] == types
+
+
+def test_unplugged_reader_reports_and_reconnects(county: TestCounty) -> None:
+    """Opening the device fails (unplugged) → error state; it comes back → ready and reading."""
+    tag = EmulatedTag(card.to_ndef(county.card_bytes(county.credential()))).present()
+    attempts = []
+
+    def frontend(device: str):  # the library boundary: nfcpy raises IOError for a missing device
+        attempts.append(device)
+        if len(attempts) < 3:
+            raise OSError("no such device")
+        import nfc
+
+        return nfc.ContactlessFrontend(device)
+
+    try:
+        with Running(NfcReader(tag.device, frontend=frontend, retry_first=0.1)) as r:
+            r.reads.get(timeout=10)
+        states = [s for s, _ in r.states]
+        assert ["connecting", "error", "connecting", "error", "connecting", "ready"] == states[:6]
+        assert "unplugged" in r.states[1][1]
+    finally:
+        tag.remove()
+
+
+class TestOtherTagTypesAtTheTagBoundary:
+    """No emulation exists for Type 2 and Type 4 in nfcpy: the reader's handling of their tag
+    objects is the same code path, tested with stand-ins of nfcpy's tag interface."""
+
+    @pytest.mark.parametrize("tag_type", ["Type2Tag", "Type4Tag"])
+    def test_ndef_of_other_types(self, tag_type: str, county: TestCounty) -> None:
+        message = card.to_ndef(county.card_bytes(county.credential()))
+        tag = SimpleNamespace(type=tag_type, ndef=SimpleNamespace(octets=bytearray(message)))
+        emitted = []
+        assert NfcReader("usb").on_connect(emitted.append)(tag) is True  # waits for removal
+        assert message == emitted[0].ndef
+
+    def test_tag_without_ndef_support(self) -> None:
+        assert b"" == ndef_of(SimpleNamespace(type="Type2Tag", ndef=None))
+
+    def test_tag_moved_away_mid_read(self) -> None:
+        class Flaky:
+            type = "Type4Tag"
+
+            @property
+            def ndef(self):
+                raise OSError("tag gone")
+
+        assert b"" == ndef_of(Flaky())

@@ -1,0 +1,1 @@
+"""Helpers the tests share: real processes (Mosquitto, the LRS) and a county factory."""

@@ -1,0 +1,104 @@
+"""A venue on this machine for end-to-end tests: a Mosquitto, a gateway process, kiosks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gateway.store import Store
+from learncard.config import to_toml
+from tests.support.county import TestCounty
+from tests.support.kiosk import KioskSetup
+from tests.support.mosquitto import Mosquitto
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@dataclass
+class GatewayProcess:
+    """`learncard gateway run` as its own process, against a plain loopback broker."""
+
+    county: TestCounty
+    folder: Path
+    broker: Mosquitto
+    kiosks: dict[str, str] = field(default_factory=lambda: {"k-test-1": "v-test"})
+    lrs_endpoint: str = ""
+    metrics_port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.write_documents()
+        self.config = self.folder / "gateway.toml"
+        self.config.write_text(to_toml({
+            "gateway": {"county": self.county.county_id, "issuer_public_key": self.county.issuer_public,
+                        "registry": str(self.folder / "registry.jws"),
+                        "revoked_cards": str(self.folder / "revoked-cards.jws"),
+                        "staff": str(self.folder / "staff.jws"), "metrics_port": self.metrics_port},
+            "broker": {"host": "127.0.0.1", "port": self.broker.port},
+            "store": {"url": f"sqlite:///{self.folder / 'gateway.sqlite3'}"},
+            "lrs": {"enabled": bool(self.lrs_endpoint), "endpoint": self.lrs_endpoint, "username": "gateway",
+                    "password": "secret", "home_page": self.county.home_page},
+        }))
+
+    def write_documents(self, version: int = 1, revoked: tuple[str, ...] = (),
+                        revoked_cards: list[str] | None = None) -> None:
+        (self.folder / "registry.jws").write_text(self.county.registry(self.kiosks, version, revoked).token)
+        (self.folder / "revoked-cards.jws").write_text(self.county.revocations(revoked_cards or [], version).token)
+        (self.folder / "staff.jws").write_text(self.county.staff_roster([], version).token)
+
+    def start(self) -> GatewayProcess:
+        log = open(self.folder / "gateway.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "learncard", "-v", "gateway", "--config", str(self.config), "run"],
+            cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=20)
+
+    def reload(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+
+    def store(self) -> Store:
+        return Store.open(f"sqlite:///{self.folder / 'gateway.sqlite3'}")
+
+    def count(self) -> int:
+        path = self.folder / "gateway.sqlite3"
+        if not path.exists():
+            return 0
+        store = self.store()
+        try:
+            return store.count()
+        finally:
+            store.close()
+
+
+def kiosk_online(county: TestCounty, folder: Path, broker: Mosquitto, kiosk: str = "k-test-1") -> KioskSetup:
+    setup = KioskSetup(county, folder, kiosk_id=kiosk)
+    setup.values["uplink"] = {"host": "127.0.0.1", "port": broker.port, "resend_after_seconds": 3}
+    setup.set("rules", "debounce_seconds", 0)
+    return setup

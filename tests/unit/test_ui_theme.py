@@ -1,0 +1,56 @@
+"""Every text size, touch target and colour pair of the touchscreen meets the elder-first
+rules (beyond the national 适老化 guideline): result text ≥ 48, every text ≥ 24, line
+spacing ≥ 1.3, targets ≥ 80 × 80 dp, contrast ≥ 7:1."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kiosk.ui import theme
+
+SCREENS = Path(theme.__file__).parent / "screens"
+
+
+def test_result_text() -> None:
+    assert theme.RESULT_TEXT >= 48
+
+
+@pytest.mark.parametrize(("name", "size"), sorted(theme.FONT_SIZES.items()))
+def test_every_theme_text_size(name: str, size: int) -> None:
+    assert size >= 24, name
+
+
+def test_line_spacing() -> None:
+    assert theme.LINE_HEIGHT >= 1.3
+
+
+@pytest.mark.parametrize(("name", "side"), sorted(theme.TARGETS.items()))
+def test_touch_targets(name: str, side: int) -> None:
+    assert side >= 80, name
+
+
+@pytest.mark.parametrize(("fg", "bg"), theme.PAIRS)
+def test_contrast(fg: tuple, bg: tuple) -> None:
+    assert theme.contrast(fg, bg) >= 7.0, (fg, bg, theme.contrast(fg, bg))
+
+
+def test_contrast_formula() -> None:
+    assert 21.0 == pytest.approx(theme.contrast((0, 0, 0), (1, 1, 1)), abs=0.01)
+
+
+@pytest.mark.parametrize("kv", sorted(SCREENS.glob("*.kv")), ids=lambda p: p.name)
+def test_layouts_use_no_smaller_literal_sizes(kv: Path) -> None:
+    """A size written into a layout instead of taken from the theme must still meet the rules."""
+    text = kv.read_text()
+    for value in re.findall(r"font_size:\s*sp\((\d+)\)", text):
+        assert int(value) >= 24, f"{kv.name}: font_size sp({value})"
+    assert "font_size: sp(theme." in text or "font_size" not in text
+
+
+def test_outcomes_never_by_colour_alone() -> None:
+    icons = [icon for _, _, icon in theme.OUTCOMES.values()]
+    assert all(icons)
+    assert len({theme.OUTCOMES["checkin"][2], theme.OUTCOMES["rejected"][2], theme.OUTCOMES["duplicate"][2]}) == 3
