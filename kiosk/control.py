@@ -170,3 +170,9 @@ class ControlClient:
             self.file.close()
         finally:
             self.sock.close()
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -74,6 +74,20 @@ class Processes:
     def learncard(self, name: str, args: Sequence[str], env: dict[str, str] | None = None) -> Child:
         return self.start(name, [sys.executable, "-m", "learncard", *args], env)
 
+    def run(self, name: str, args: Sequence[str], stdin: str = "", timeout: float = 120) -> str:
+        """Run ``learncard ARGS`` to its end (the county's provisioning steps); its standard
+        output is returned, its errors go to the step's log."""
+        log = self.folder / f"{name}.log"
+        with log.open("ab") as handle:
+            try:
+                done = subprocess.run([sys.executable, "-m", "learncard", *args], input=stdin.encode(),
+                                      stdout=subprocess.PIPE, stderr=handle, timeout=timeout, check=False)
+            except subprocess.TimeoutExpired as err:
+                raise DemoError(f"`learncard {' '.join(args[:4])} …` did not finish in {timeout:.0f} s") from err
+        if done.returncode != 0:
+            raise DemoError(f"`learncard {' '.join(args[:4])} …` failed (exit {done.returncode}); see {log}")
+        return done.stdout.decode()
+
     def stop(self, child: Child, timeout: float = 10) -> None:
         if child.popen.poll() is None:
             child.popen.send_signal(signal.SIGTERM)

@@ -11,10 +11,13 @@ through the agent's control socket.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +25,9 @@ from typing import Any
 from kiosk.control import ControlClient
 from learncard.demo.lrs import Lrs
 from learncard.demo.lrs import installed as lrs_installed
-from learncard.demo.processes import DemoError, Processes, free_port, port_open, wait_for
+from learncard.demo.processes import Child, DemoError, Processes, free_port, port_open, wait_for
 from provisioning.home import CountyHome
-from records import card, county, ids, keys
+from records import card, ids, keys
 from records.record import parse_unverified
 
 COUNTY = "county-demo"
@@ -47,6 +50,9 @@ class Scene:
         print(f"  {who:<10} {what}", flush=True)
 
 
+TORN_QR = "LC1:NOT-A-CARD"
+
+
 def tap_line(result: dict[str, Any]) -> str:
     message = result.get("message") or {}
     return f"[{result['outcome']}] {message.get('zh_CN', '')} / {message.get('en', '')}"
@@ -64,89 +70,114 @@ def provision(processes: Processes, folder: Path, broker_port: int) -> tuple[Cou
          "--user", getpass.getuser()],
     ]
     for step in steps:
-        child = processes.learncard(f"provision-{step[0]}", ["provision", "--home", str(home_dir), *step])
-        if child.popen.wait(timeout=60) != 0:
-            raise DemoError(f"`learncard provision {step[0]}` failed; see {child.log}")
-        processes.children.remove(child)
+        processes.run(f"provision-{step[0]}", ["provision", "--home", str(home_dir), *step])
     return CountyHome.open(home_dir), kiosk_dir, broker_dir / "mosquitto.conf"
 
 
-def issue_cards(home: CountyHome) -> tuple[card.Credential, list[tuple[str, card.Credential]]]:
-    """Cards for a volunteer and five residents, signed with the county's issuer key.
+@dataclass
+class Cards:
+    """The sample cards, as QR text: what a resident would show the kiosk's camera."""
 
-    (`learncard provision cards issue` is issue 8; until then the demo signs them here.)"""
-    counter = [330_100_000_000]
-
-    def credential(name: str | None, groups: list[str], staff: bool = False) -> card.Credential:
-        counter[0] += 7
-        return card.Credential(COUNTY, int(time.time()), int(ids.learner_code(counter[0])), os.urandom(8),
-                               card.groups_mask(groups), staff, card.mask_name(name) if name else None)
-
-    staff_card = credential(None, [], staff=True)
-    residents = [(name, credential(name, groups)) for name, groups in RESIDENTS]
-    home.save_document("staff", {"staff": [
-        {"staff_id": "s-volunteer-01", "card": staff_card.card_id, "role": "volunteer", "venues": [VENUE],
-         "pin_hash": county.hash_pin(STAFF_PIN, os.urandom(16))}]})
-    home.save_document("revoked-cards", {"cards": [{"card": residents[3][1].card_id, "reason": "lost"}]})
-    return staff_card, residents
+    staff: str
+    residents: list[tuple[str, str]]  # masked name, QR text
+    lost: int  # index of the resident whose card was reported lost (revoked)
 
 
-def run_venue(folder: Path, processes: Processes) -> dict[str, Any]:
-    """Run the whole day; returns what the summary prints."""
+def issue_cards(processes: Processes, home: CountyHome) -> Cards:
+    """A volunteer's staff card and five residents' cards, with `learncard provision` as county
+    IT would issue them; one resident's card is then reported lost."""
+    base = ["provision", "--home", str(home.path)]
+    batch = home.path / "residents.csv"
+    batch.write_text("learner_code,name,groups\n" + "".join(
+        f"{ids.learner_code(330_100_000_000 + 7 * i)},{name},{';'.join(groups)}\n"
+        for i, (name, groups) in enumerate(RESIDENTS)), encoding="utf-8")
+    issued = json.loads(processes.run("provision-cards", [*base, "cards", "issue", "--csv", str(batch), "--json"]))
+    volunteer = json.loads(processes.run(
+        "provision-staff", [*base, "staff", "add", "s-volunteer-01", "--role", "volunteer", "--venue", VENUE,
+                            "--json", "--pin-stdin"], stdin=STAFF_PIN + "\n"))
+    lost = 3
+    processes.run("provision-revoke", [*base, "cards", "revoke", issued[lost]["card"], "--reason", "lost"])
+    staff_qr = card.to_qr_text((home.path / "cards" / f"{volunteer['card']}.cose").read_bytes())
+    return Cards(staff_qr, [(c["name"], c["qr_text"]) for c in issued], lost)
+
+
+@dataclass
+class Venue:
+    """The running venue: county home, kiosk, broker, gateway, agent, LRS — and its cards."""
+
+    folder: Path
+    processes: Processes
+    home: CountyHome
+    kiosk_dir: Path
+    cards: Cards
+    gateway: Child
+    agent: Child
+    socket: Path
+    lrs: Lrs | None
+
+    @property
+    def store(self) -> Path:
+        return self.folder / "gateway.sqlite3"
+
+    @property
+    def journal(self) -> Path:
+        return self.kiosk_dir / "state" / "journal.sqlite3"
+
+    def forged_qr(self) -> str:
+        """A card of the right county signed with the wrong key."""
+        forged = card.Credential(COUNTY, int(time.time()), int(ids.learner_code(1)), os.urandom(8))
+        return card.to_qr_text(card.issue(forged, keys.private_key_from_seed(os.urandom(32))))
+
+
+@contextmanager
+def open_venue(folder: Path, processes: Processes) -> Iterator[Venue]:
+    """Provision the county and start every part, each as its own process, as in the field."""
     broker_port, metrics_port = free_port(), free_port()
     home, kiosk_dir, broker_conf = provision(processes, folder, broker_port)
-    staff_card, residents = issue_cards(home)
-
+    cards = issue_cards(processes, home)
     broker = processes.start("mosquitto", ["mosquitto", "-c", str(broker_conf)])
     wait_for("Mosquitto (TLS)", port_open(broker_port), 20, broker)
     lrs = Lrs().start() if lrs_installed() else None
     try:
-        return day(processes, folder, home, kiosk_dir, staff_card, residents, broker_port, metrics_port, lrs)
+        relay = ["--set", "lrs.enabled=true", "--set", f"lrs.endpoint={lrs.endpoint}", "--set",
+                 "lrs.username=demo", "--set", "lrs.password=demo"] if lrs else []
+        gateway = processes.learncard("gateway", [
+            "-v", "gateway", "--config", str(home.path_of("gateway/gateway.toml")),
+            "--set", f"store.url=sqlite:///{folder / 'gateway.sqlite3'}",
+            "--set", f"gateway.metrics_port={metrics_port}", "--set", f"broker.port={broker_port}", *relay, "run"])
+        wait_for("the gateway's /healthz", lambda: healthy(metrics_port), 30, gateway)
+        socket = Path(tempfile.mkdtemp(prefix="lc-demo-")) / "agent.sock"
+        agent = processes.learncard("kiosk-agent", [
+            "-v", "kiosk", "--config", str(kiosk_dir / "kiosk.toml"), "--set", f"control.socket={socket}",
+            "--set", "rules.debounce_seconds=2", "--set", "uplink.resend_after_seconds=5", "agent"])
+        wait_for("the kiosk agent", socket.exists, 30, agent)
+        with ControlClient(socket) as client:
+            wait_for("the kiosk to get the county's lists over MQTT",
+                     lambda: client.call("state")["health"]["staff_roster_version"] >= 2, 30, agent)
+        yield Venue(folder, processes, home, kiosk_dir, cards, gateway, agent, socket, lrs)
     finally:
         if lrs is not None:
             lrs.stop()
 
 
-def day(processes: Processes, folder: Path, home: CountyHome, kiosk_dir: Path, staff_card: card.Credential,
-        residents: list[tuple[str, card.Credential]], broker_port: int, metrics_port: int,
-        lrs: Lrs | None) -> dict[str, Any]:
-    def qr(cred: card.Credential) -> str:
-        return card.to_qr_text(card.issue(cred, home.issuer_key()))
-
-    store = folder / "gateway.sqlite3"
-    relay = ["--set", "lrs.enabled=true", "--set", f"lrs.endpoint={lrs.endpoint}", "--set", "lrs.username=demo",
-             "--set", "lrs.password=demo"] if lrs else []
-    gateway = processes.learncard("gateway", [
-        "-v", "gateway", "--config", str(home.path_of("gateway/gateway.toml")),
-        "--set", f"store.url=sqlite:///{store}", "--set", f"gateway.metrics_port={metrics_port}",
-        "--set", f"broker.port={broker_port}", *relay, "run"])
-    wait_for("the gateway's /healthz", lambda: healthy(metrics_port), 30, gateway)
-    socket = Path(tempfile.mkdtemp(prefix="lc-demo-")) / "agent.sock"
-    agent = processes.learncard("kiosk-agent", [
-        "-v", "kiosk", "--config", str(kiosk_dir / "kiosk.toml"), "--set", f"control.socket={socket}",
-        "--set", "rules.debounce_seconds=2", "--set", "uplink.resend_after_seconds=5", "agent"])
-    wait_for("the kiosk agent", socket.exists, 30, agent)
-    client = ControlClient(socket)
-    scene = Scene()
-    try:
-        wait_for("the kiosk to get the county's lists over MQTT",
-                 lambda: client.call("state")["health"]["staff_roster_version"] >= 2, 30, agent)
+def scripted_day(venue: Venue) -> dict[str, Any]:
+    """A volunteer and residents at the kiosk, driven through the agent's control socket."""
+    cards, scene = venue.cards, Scene()
+    with ControlClient(venue.socket) as client:
         scene.say("kiosk", "online over mutual TLS; staff roster and revocation list received from the gateway")
-        tap = client.call("tap", text=qr(staff_card))
+        tap = client.call("tap", text=cards.staff)
         login = client.call("staff.login", card_id=tap["card_id"], pin=STAFF_PIN)
         scene.say("volunteer", "taps the staff card and types the PIN: staff mode open")
         session = client.call("session.open", token=login["token"], course="智能手机入门",
                               category="elder-education", minutes=90)
         scene.say("volunteer", f"opens the session 《{session['course']}》")
-        for name, cred in residents:
-            scene.say(card.mask_name(name), tap_line(client.call("tap", text=qr(cred))))
-        again = client.call("tap", text=qr(residents[0][1]))
-        scene.say(card.mask_name(residents[0][0]), "taps again at once: " + tap_line(again))
-        forged = card.Credential(COUNTY, int(time.time()), int(ids.learner_code(1)), os.urandom(8))
-        impostor = keys.private_key_from_seed(os.urandom(32))
-        result = client.call("tap", text=card.to_qr_text(card.issue(forged, impostor)))
+        for name, qr in cards.residents:
+            scene.say(name, tap_line(client.call("tap", text=qr)))
+        again = client.call("tap", text=cards.residents[0][1])
+        scene.say(cards.residents[0][0], "taps again at once: " + tap_line(again))
+        result = client.call("tap", text=venue.forged_qr())
         scene.say("someone", "shows a forged card (right county, wrong key): " + tap_line(result))
-        scene.say("someone", "shows a torn QR code: " + tap_line(client.call("tap", text="LC1:NOT-A-CARD")))
+        scene.say("someone", "shows a torn QR code: " + tap_line(client.call("tap", text=TORN_QR)))
         manual = client.call("attendance.manual", token=login["token"],
                              learner_code=ids.learner_code(330_100_999_999), reason="忘带卡 / forgot the card",
                              minutes=60)
@@ -154,23 +185,29 @@ def day(processes: Processes, folder: Path, home: CountyHome, kiosk_dir: Path, s
         walkin = client.call("walkin.enroll", token=login["token"])
         scene.say("volunteer", f"enrols a walk-in: temporary learner id {walkin['learner']}")
         time.sleep(2.2)  # past the debounce window
-        out = client.call("tap", text=qr(residents[1][1]))
-        scene.say(card.mask_name(residents[1][0]), "leaves early: " + tap_line(out))
+        name, qr = cards.residents[1]
+        out = client.call("tap", text=qr)
+        scene.say(name, "leaves early: " + tap_line(out))
         client.call("rate", rating_for=out["rating_for"], score=5)
-        scene.say(card.mask_name(residents[1][0]), "rates the session ★★★★★")
+        scene.say(name, "rates the session ★★★★★")
         closed = client.call("session.close", token=login["token"], session_id=session["session_id"])
         scene.say("volunteer", f"closes the session: {closed['auto_checkouts']} checked out automatically")
         figures = client.call("figures", token=login["token"])
+    return {**settle(venue), "figures": figures, "scene": scene}
+
+
+def settle(venue: Venue) -> dict[str, Any]:
+    """Wait until every record is settled at the gateway (and relayed), then stop the kiosk
+    and the gateway. What the summary needs."""
+    with ControlClient(venue.socket) as client:
         wait_for("the kiosk's outbox to empty (every record settled by a gateway receipt)",
-                 lambda: client.call("state")["health"]["pending"] == 0, 60, agent)
+                 lambda: client.call("state")["health"]["pending"] == 0, 60, venue.agent)
         snapshot = client.call("state")
-    finally:
-        client.close()
-    statements = statements_at(lrs, kiosk_dir / "state" / "journal.sqlite3", gateway) if lrs else None
-    processes.stop(agent)
-    processes.stop(gateway)
-    return {"figures": figures, "health": snapshot["health"], "gateway_store": store,
-            "journal": kiosk_dir / "state" / "journal.sqlite3", "scene": scene, "statements": statements}
+    statements = statements_at(venue.lrs, venue.journal, venue.gateway) if venue.lrs else None
+    venue.processes.stop(venue.agent)
+    venue.processes.stop(venue.gateway)
+    return {"health": snapshot["health"], "gateway_store": venue.store, "journal": venue.journal,
+            "statements": statements}
 
 
 def statements_at(lrs: Lrs, journal: Path, gateway: Any) -> list[dict[str, Any]]:
@@ -220,18 +257,20 @@ def read_tokens(path: Path, sql: str) -> list[str]:
 def summary(outcome: dict[str, Any]) -> list[str]:
     kiosk = read_tokens(outcome["journal"], "SELECT token FROM records ORDER BY epoch, seq")
     stored = read_tokens(outcome["gateway_store"], "SELECT token FROM records ORDER BY epoch, seq")
-    if not kiosk:
+    if not kiosk and "figures" in outcome:
         raise DemoError("the kiosk journal holds no records")
     if sorted(kiosk) != sorted(stored):
         raise DemoError(f"the gateway holds {len(stored)} records, the kiosk made {len(kiosk)}")
-    figures, health = outcome["figures"], outcome["health"]
+    health = outcome["health"]
     lines = [f"records made by the kiosk: {len(kiosk)} (epoch {health['epoch']}, chain head seq {health['seq']})",
              f"records verified and stored by the gateway: {len(stored)} — the same bytes, each once"]
     lines += [f"    {rtype:<22} {n}" for rtype, n in sorted(count_types(stored).items())]
-    lines += [f"today at the venue: {figures['checkins']} check-ins, {figures['checkouts']} check-outs, "
-              f"{figures['learners']} learners, {figures['minutes_credited']} minutes credited, "
-              f"{figures['rejected']} refused",
-              f"kiosk outbox: {health['pending']} pending; clock state {health['clock']}"]
+    figures = outcome.get("figures")
+    if figures:
+        lines.append(f"today at the venue: {figures['checkins']} check-ins, {figures['checkouts']} check-outs, "
+                     f"{figures['learners']} learners, {figures['minutes_credited']} minutes credited, "
+                     f"{figures['rejected']} refused")
+    lines.append(f"kiosk outbox: {health['pending']} pending; clock state {health['clock']}")
     statements = outcome.get("statements")
     if statements is None:
         lines.append("LRS: not installed (run scripts/setup.sh) — the relay was not shown")

@@ -189,7 +189,7 @@ def test_quarantined_journal_starts_an_epoch_the_gateway_accepts(tmp_path: Path,
 
 def test_the_demo_runs(tmp_path: Path) -> None:
     """The README's first command, minus set-up: the whole venue over mutual TLS and the ACL."""
-    result = subprocess.run([sys.executable, "-m", "learncard", "demo", "--keep", str(tmp_path / "demo")],
+    result = subprocess.run([sys.executable, "-m", "learncard", "demo", "--headless", "--keep", str(tmp_path / "demo")],
                             cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert 0 == result.returncode, result.stdout[-3000:] + result.stderr[-3000:]
     assert "each once" in result.stdout and "0 pending" in result.stdout
