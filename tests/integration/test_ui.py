@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def seen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     return language, data
 
 
-def said(language: str, zh: str, en: str) -> str:
+def said(language: str, zh: Any, en: Any) -> Any:
     return en if language == "en" else zh
 
 
@@ -68,6 +69,8 @@ class TestResidents:
     def test_check_out_offers_a_rating_that_costs_nothing(self, seen) -> None:
         language, s = seen
         assert s["checkout"]["rate_prompt"]
+        words = [s["checkout"][f"face{i}"] for i in range(1, 6)]  # every drawn face has its word
+        assert words == said(language, ["很差", "较差", "一般", "满意", "很好"], ["poor", "fair", "OK", "good", "great"])
         assert said(language, "今年在本馆累计", "This year at this venue") in s["checkout"]["details"]
         assert 1 == s["ratings"]
         assert "" == s["rated"]["rate_prompt"]

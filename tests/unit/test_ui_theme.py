@@ -54,3 +54,20 @@ def test_outcomes_never_by_colour_alone() -> None:
     icons = [icon for _, _, icon in theme.OUTCOMES.values()]
     assert all(icons)
     assert len({theme.OUTCOMES["checkin"][2], theme.OUTCOMES["rejected"][2], theme.OUTCOMES["duplicate"][2]}) == 3
+
+
+@pytest.mark.parametrize("score", [1, 2, 3, 4, 5])
+def test_rating_faces_smile_more_as_the_score_rises(score: int) -> None:
+    from kiosk.ui.screens.face import mouth
+
+    ys = mouth(0, 0, 100, score)[1::2]
+    corner, middle = ys[0], ys[len(ys) // 2]
+    assert ys[0] == ys[-1]  # symmetric
+    if score > 3:
+        assert corner > middle
+    elif score < 3:
+        assert corner < middle
+    else:
+        assert corner == middle
+    lifts = [mouth(0, 0, 100, s)[1] - mouth(0, 0, 100, s)[13] for s in range(1, 6)]
+    assert lifts == sorted(lifts) and len(set(lifts)) == 5

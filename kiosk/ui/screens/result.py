@@ -7,7 +7,10 @@ from kivy.properties import ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import theme
+from kiosk.ui.screens.face import FaceButton
 from kiosk.ui.texts import pick, t
+
+__all__ = ["FaceButton", "ResultScreen"]  # FaceButton: used by result.kv
 
 
 class ResultScreen(Screen):
@@ -17,8 +20,7 @@ class ResultScreen(Screen):
     details = StringProperty("")
     advice = StringProperty("")
     rate_prompt = StringProperty("")
-    rate_low = StringProperty("")
-    rate_high = StringProperty("")
+    rate_words = ListProperty(["", "", "", "", ""])
     done_text = StringProperty("")
     banner = ListProperty(list(theme.BACKGROUND))
     banner_text = ListProperty(list(theme.INK))
@@ -43,7 +45,7 @@ class ResultScreen(Screen):
         self.advice = pick(result.get("advice"), language)
         self.rating_for = result.get("rating_for", "") if outcome == "checkout" else ""
         self.rate_prompt = t("rate", language) if self.rating_for else ""
-        self.rate_low, self.rate_high = t("rate_scale", language), t("rate_top", language)
+        self.rate_words = [t(f"rate_{score}", language) for score in range(1, 6)]
         self.done_text = t("done", language)
 
     def rate(self, score: int) -> None:
