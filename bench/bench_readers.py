@@ -83,7 +83,7 @@ def run(quick: bool) -> list[Result]:
                median(plain_times) <= 0.010),
         Result(GROUP, "QR decode rate on the distorted set (with the deep passes)", rate * 100, "%",
                goal="≥ 99 %", met=rate >= 0.99,
-               note="Missed by a few frames: the misses are 3-pixel modules under 1.2–1.5 px of Gaussian blur "
+               note="The misses are 3-pixel modules under 1.2–1.5 px of Gaussian blur "
                     "(the blur's width exceeds a module); a 2× upscale and unsharp masking recover most others."),
         Result(GROUP, "NFC tag presented → tap result on screen, p50 (udp device)", median(agent) * 1000, "ms",
                "raw nfcpy read of the tag, p50", median(raw) * 1000),

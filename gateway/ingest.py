@@ -58,6 +58,7 @@ class _Line:
     compact: jws.Compact
     epoch: int
     seq: int
+    event: dict[str, Any]  # parsed once, to group by epoch; trusted only after the signature verifies
     record: Record | None = None
     reason: str | None = None
 
@@ -119,7 +120,7 @@ class Ingest:
             except (RecordError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 out.error = "malformed"  # no position to settle it at: the whole message is refused
                 return None
-            lines.append(_Line(compact, epoch, seq))
+            lines.append(_Line(compact, epoch, seq, event))
         if not lines:
             out.error = "empty"
             return None
@@ -133,7 +134,7 @@ class Ingest:
         try:
             key = self.county.registry().key_for(compact.kid)
             jws.verify(compact, key)
-            event = parse_event(compact.payload, compact.kid)
+            event = parse_event(compact.payload, compact.kid, parsed=line.event)
         except MalformedRecord:
             line.reason = "malformed"
             return
@@ -155,8 +156,13 @@ class Ingest:
                received_ms: int) -> dict[str, Any]:
         chain = tx.chain(kiosk, epoch)
         rejected: list[dict[str, Any]] = []
+        taken = tx.ids_taken([line.record.id for line in group if line.record is not None])
+        here: dict[int, tuple[str, str, str]] = {}  # seq → (token, hash, prev) accepted from this group
+        rows: list[tuple[Any, ...]] = []  # inserted together before the chain advances
         for line in group:
-            existing = tx.stored_at(kiosk, epoch, line.seq) if line.seq <= chain.max_seen else None
+            existing = None
+            if line.seq <= chain.max_seen:
+                existing = here.get(line.seq) or tx.stored_at(kiosk, epoch, line.seq)
             if existing is not None:
                 if existing[0] == line.token:
                     out.duplicates += 1  # re-sent unchanged: stored once, settled again
@@ -165,8 +171,8 @@ class Ingest:
                     tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: two different records")
                     line.reason = "fork"
             if line.reason is None:
-                line.reason = self._link_problem(tx, chain, line)
-            if line.reason is None and line.record is not None and tx.id_taken(line.record.id):
+                line.reason = self._link_problem(tx, chain, line, here)
+            if line.reason is None and line.record is not None and line.record.id in taken:
                 line.reason = "duplicate-id"
             if line.reason is not None:
                 rejected.append({"seq": line.seq, "reason": line.reason})
@@ -179,13 +185,16 @@ class Ingest:
             assert rec is not None
             flags = self._clock_flags(chain, rec)
             out.flagged += bool(flags)
-            tx.insert_record((kiosk, epoch, line.seq, rec.id, rec.type, rec.event["venue"], rec.event["time"],
-                              rec.hash, rec.prev, rec.token, flags, received_ms))
+            rows.append((kiosk, epoch, line.seq, rec.id, rec.type, rec.event["venue"], rec.event["time"],
+                         rec.hash, rec.prev, rec.token, flags, received_ms))
+            here[line.seq] = (rec.token, rec.hash, rec.prev)
+            taken.add(rec.id)
             out.stored += 1
             out.verified.append((rec.event["venue"], rec.token))
             chain.max_seen = max(chain.max_seen, line.seq)
             if line.seq == chain.upto + 1:
                 self._remember_last(chain, rec)
+        tx.insert_records(rows)
         self._advance(tx, chain)
         tx.save_chain(chain)
         missing = missing_ranges(tx.present_between(kiosk, epoch, chain.upto + 1, chain.max_seen),
@@ -197,7 +206,7 @@ class Ingest:
                 "time": format_time(self.now())}
 
     @staticmethod
-    def _link_problem(tx: Tx, chain: Chain, line: _Line) -> str | None:
+    def _link_problem(tx: Tx, chain: Chain, line: _Line, here: dict[int, tuple[str, str, str]]) -> str | None:
         rec = line.record
         assert rec is not None
         if line.seq == 1:
@@ -209,7 +218,7 @@ class Ingest:
             return "bad-epoch-link"
         if line.seq - 1 == chain.upto:
             return None if rec.prev == chain.head else "fork"
-        before = tx.stored_at(chain.kiosk, chain.epoch, line.seq - 1)
+        before = here.get(line.seq - 1) or tx.stored_at(chain.kiosk, chain.epoch, line.seq - 1)
         if before is not None and before[1] != rec.prev:
             return "fork"
         return None  # the record before is not here yet: its link is checked when the chain advances

@@ -129,12 +129,19 @@ class Tx:
         return self.one("SELECT 1 FROM records WHERE kiosk = ? AND epoch < ? AND hash = ?",
                         (kiosk, epoch_below, hash_)) is not None
 
-    def insert_record(self, row: tuple[Any, ...]) -> None:
-        self.execute("INSERT INTO records (kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, "
-                     "committed_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row)
+    def insert_records(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.cur.executemany(self.d.q(
+                "INSERT INTO records (kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, "
+                "committed_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"), rows)
 
-    def id_taken(self, record_id: str) -> bool:
-        return self.one("SELECT 1 FROM records WHERE id = ?", (record_id,)) is not None
+    def ids_taken(self, record_ids: list[str]) -> set[str]:
+        """Which of these record ids are stored already (one query per message)."""
+        if not record_ids:
+            return set()
+        marks = ",".join("?" * len(record_ids))
+        return {r[0] for r in self.execute(f"SELECT id FROM records WHERE id IN ({marks})",  # noqa: S608
+                                           tuple(record_ids)).fetchall()}
 
     def insert_rejected(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str) -> None:
         self.execute("INSERT INTO rejected VALUES (?,?,?,?,?,?,?) ON CONFLICT (kiosk, epoch, seq) DO NOTHING",

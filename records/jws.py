@@ -52,6 +52,12 @@ def sign(payload: bytes, key: Ed25519PrivateKey, header: dict[str, Any]) -> str:
     return signing_input.decode("ascii") + "." + b64url(key.sign(signing_input))
 
 
+@functools.lru_cache(maxsize=1024)
+def _decoded_header(part: str) -> Any:
+    """A kiosk's records share one protected header: decoded once (callers only read it)."""
+    return orjson.loads(b64url_decode(part))
+
+
 def parse(token: str | bytes) -> Compact:
     """Split and decode a compact JWS without checking the signature."""
     if isinstance(token, bytes):
@@ -63,7 +69,7 @@ def parse(token: str | bytes) -> Compact:
     if len(parts) != 3:
         raise MalformedRecord("a JWS compact serialization has three parts")
     try:
-        header = orjson.loads(b64url_decode(parts[0]))
+        header = _decoded_header(parts[0])
         payload = b64url_decode(parts[1])
         signature = b64url_decode(parts[2])
     except (MalformedError, orjson.JSONDecodeError) as err:

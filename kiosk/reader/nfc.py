@@ -31,14 +31,24 @@ def targets_for(device: str) -> list[str]:
     return ["212F"] if device.startswith("udp") else ALL_TARGETS
 
 
+READ_ATTEMPTS = 3
+
+
 def ndef_of(tag: Any) -> bytes:
-    """The NDEF message of a tag of any type (``b""`` when it has none or it cannot be read)."""
-    try:
-        ndef = tag.ndef
-        return bytes(ndef.octets) if ndef is not None else b""
-    except Exception as err:  # nfcpy raises many kinds on a card moved away mid-read  # noqa: BLE001
-        log.info("a %s tag could not be read whole: %s", getattr(tag, "type", "?"), type(err).__name__)
-        return b""
+    """The NDEF message of a tag of any type (``b""`` when it has none or it cannot be read).
+
+    nfcpy answers a read that failed on the air (a command timed out) the same way as a tag
+    without NDEF: ``tag.ndef`` is None, and asking again reads again. So a tag that seems
+    blank is read up to READ_ATTEMPTS times before it is called blank."""
+    for _ in range(READ_ATTEMPTS):
+        try:
+            ndef = tag.ndef
+        except Exception as err:  # nfcpy raises many kinds on a card moved away mid-read  # noqa: BLE001
+            log.info("a %s tag could not be read whole: %s", getattr(tag, "type", "?"), type(err).__name__)
+            return b""
+        if ndef is not None:
+            return bytes(ndef.octets)
+    return b""
 
 
 class NfcReader:

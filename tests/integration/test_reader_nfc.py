@@ -99,7 +99,7 @@ def test_agent_records_a_check_in_and_rejections(tmp_path: Path, county: TestCou
         good.present()
         result = screen.next_event("tap.result")["result"]
         good.remove()
-        assert ("checkin", "王*明") == (result["outcome"], result["name"])
+        assert ("checkin", "王*明") == (result["outcome"], result["name"]), result
         foreign = EmulatedTag(b"".join(ndeflib.message_encoder([ndeflib.TextRecord("hello")])), port=good.port)
         foreign.present()
         result = screen.next_event("tap.result")["result"]
@@ -147,6 +147,21 @@ class TestOtherTagTypesAtTheTagBoundary:
 
     def test_tag_without_ndef_support(self) -> None:
         assert b"" == ndef_of(SimpleNamespace(type="Type2Tag", ndef=None))
+
+    def test_a_read_that_failed_on_the_air_is_read_again(self) -> None:
+        """nfcpy says None both for "no NDEF" and for a read whose command timed out."""
+        class SlowFirstRead:
+            type = "Type3Tag"
+            reads = 0
+
+            @property
+            def ndef(self):
+                self.reads += 1
+                return None if self.reads == 1 else SimpleNamespace(octets=bytearray(b"\xd1\x01\x00T"))
+
+        tag = SlowFirstRead()
+        assert b"\xd1\x01\x00T" == ndef_of(tag)
+        assert 2 == tag.reads
 
     def test_tag_moved_away_mid_read(self) -> None:
         class Flaky:
