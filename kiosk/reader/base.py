@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+log = logging.getLogger(__name__)
 
 # reader states shown on screen and in the kiosk's ``status``
 READY, CONNECTING, ERROR = "ready", "connecting", "error"
@@ -42,3 +45,36 @@ class Reader(Protocol):
     name: str
 
     def run(self, emit: Emit, status: ReportStatus, stop: threading.Event) -> None: ...
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=Closable)
+
+
+def keep_open(name: str, opener: Callable[[], S], use: Callable[[S], None], status: ReportStatus,
+              stop: threading.Event, *, what: str, unplugged: str, retry_seconds: float) -> None:
+    """The loop a device reader runs in: open the device (state ``connecting``), read from it
+    until ``stop`` (``ready``); when it cannot be opened or is lost (OSError), say so (``error``
+    with ``unplugged``, words a person can act on), wait ``retry_seconds`` and open it again.
+    The device is always closed."""
+    while not stop.is_set():
+        status(name, CONNECTING, "")
+        try:
+            source = opener()
+        except OSError as err:
+            log.warning("%s unavailable: %s", what, err)
+            status(name, ERROR, unplugged)
+            stop.wait(retry_seconds)
+            continue
+        status(name, READY, "")
+        try:
+            use(source)
+        except OSError as err:
+            log.warning("%s lost: %s", what, err)
+            status(name, ERROR, unplugged)
+            stop.wait(retry_seconds)
+        finally:
+            source.close()

@@ -10,15 +10,13 @@ scan: the same text seen again within ``repeat_seconds`` is not emitted again.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.reader.base import CONNECTING, ERROR, READY, CardRead, Emit, ReportStatus
+from kiosk.reader.base import CardRead, Emit, ReportStatus, keep_open
 
-log = logging.getLogger(__name__)
 NO_CAMERA = "摄像头未连接 / the camera is not connected"
 
 
@@ -98,27 +96,14 @@ class CameraReader:
                 emit(CardRead(how="qr", reader=self.name, text=text))
 
     def run(self, emit: Emit, status: ReportStatus, stop: threading.Event) -> None:
-        while not stop.is_set():
-            status(self.name, CONNECTING, "")
-            try:
-                source = self.source()
-            except OSError as err:
-                log.warning("camera unavailable: %s", err)
-                status(self.name, ERROR, NO_CAMERA)
-                stop.wait(self.retry_seconds)
-                continue
-            status(self.name, READY, "")
-            try:
-                while not stop.is_set():
-                    gray = source.read()
-                    if gray is not None:
-                        self.frame(gray, emit)
-            except OSError as err:
-                log.warning("camera lost: %s", err)
-                status(self.name, ERROR, NO_CAMERA)
-                stop.wait(self.retry_seconds)
-            finally:
-                source.close()
+        def read_frames(source: Any) -> None:
+            while not stop.is_set():
+                gray = source.read()
+                if gray is not None:
+                    self.frame(gray, emit)
+
+        keep_open(self.name, self.source, read_frames, status, stop, what="camera", unplugged=NO_CAMERA,
+                  retry_seconds=self.retry_seconds)
 
 
 def from_config(section: dict[str, Any]) -> CameraReader:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kiosk.reader.base import CONNECTING, ERROR, READY, CardRead, Emit, ReportStatus
+from kiosk.reader.base import CardRead, Emit, ReportStatus, keep_open
 
 log = logging.getLogger(__name__)
 
@@ -142,35 +142,30 @@ class HidReader:
             emit(CardRead(how="qr", reader=self.name, text=text))
 
     def run(self, emit: Emit, status: ReportStatus, stop: threading.Event) -> None:
-        while not stop.is_set():
-            status(self.name, CONNECTING, "")
+        def grabbed() -> Any:
+            source = self.source()
             try:
-                source = self.source()
-                source.grab()
-            except OSError as err:
-                log.warning("code scanner unavailable: %s", err)
-                status(self.name, ERROR, UNPLUGGED)
-                stop.wait(self.retry_seconds)
-                continue
-            status(self.name, READY, "")
+                source.grab()  # the scanner's keystrokes go to us, not to a console
+            except OSError:
+                source.close()
+                raise
+            return source
+
+        def read_scans(source: Any) -> None:
             decoder = KeyDecoder(self.gap_seconds)
             last_time = 0.0
-            try:
-                while not stop.is_set():
-                    events = list(source.events(self.gap_seconds))
-                    for event in events:
-                        if event.type == EV_KEY:
-                            last_time = event.timestamp()
-                            self._emit(decoder.feed(key_name(event), event.value, last_time), emit)
-                    if not events:
-                        now = self.clock() if self.clock else last_time + 2 * self.gap_seconds
-                        self._emit(decoder.idle(now), emit)
-            except OSError as err:
-                log.warning("code scanner lost: %s", err)
-                status(self.name, ERROR, UNPLUGGED)
-                stop.wait(self.retry_seconds)
-            finally:
-                source.close()
+            while not stop.is_set():
+                events = list(source.events(self.gap_seconds))
+                for event in events:
+                    if event.type == EV_KEY:
+                        last_time = event.timestamp()
+                        self._emit(decoder.feed(key_name(event), event.value, last_time), emit)
+                if not events:
+                    now = self.clock() if self.clock else last_time + 2 * self.gap_seconds
+                    self._emit(decoder.idle(now), emit)
+
+        keep_open(self.name, grabbed, read_scans, status, stop, what="code scanner", unplugged=UNPLUGGED,
+                  retry_seconds=self.retry_seconds)
 
 
 def from_config(section: dict[str, Any]) -> HidReader:

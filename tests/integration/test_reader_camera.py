@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 
-from kiosk.reader.base import CardRead
 from kiosk.reader.camera import CameraReader, decode_frame
 from records import card
 from tests.support.county import TestCounty
+from tests.support.devices import run_until_unplugged
 from tests.support.qr_images import frames
 
 
@@ -61,18 +60,7 @@ class ScriptedCamera:
 
 def test_one_presentation_is_one_scan_and_unplugging_shows(distorted: list) -> None:
     text, image, _ = next(d for d in distorted if d[1] is not None and decode_frame(d[1]))
-    reads: list[CardRead] = []
-    states: list[str] = []
-    stop = threading.Event()
-    opened = []
-
-    def source():
-        opened.append(1)
-        if len(opened) > 1:
-            stop.set()
-            raise OSError("no camera")
-        return ScriptedCamera([image] * 10)
-
-    CameraReader(source, retry_seconds=0.01).run(reads.append, lambda n, s, d: states.append(s), stop)
+    reads, states = run_until_unplugged(lambda source: CameraReader(source, retry_seconds=0.01),
+                                        ScriptedCamera([image] * 10))
     assert [("qr", text)] == [(r.how, r.text) for r in reads]
     assert ["connecting", "ready", "error", "connecting", "error"] == states

@@ -3,8 +3,6 @@ evdev.InputEvent objects with their timestamps, through the reader's loop."""
 
 from __future__ import annotations
 
-import threading
-
 import evdev
 from evdev import ecodes
 
@@ -12,6 +10,7 @@ from kiosk.reader.base import CardRead
 from kiosk.reader.hid import HidReader, KeyDecoder, key_text
 from records import card
 from tests.support.county import TestCounty
+from tests.support.devices import run_until_unplugged
 
 SHIFTED = {"$": "KEY_4", "%": "KEY_5", "*": "KEY_8", "+": "KEY_EQUAL", ":": "KEY_SEMICOLON"}
 PLAIN = {" ": "KEY_SPACE", "-": "KEY_MINUS", ".": "KEY_DOT", "/": "KEY_SLASH"}
@@ -60,19 +59,7 @@ class FakeScanner:
 
 def scan(batches: list[list[evdev.InputEvent]]) -> tuple[list[CardRead], list[str], FakeScanner]:
     scanner = FakeScanner(batches)
-    reads: list[CardRead] = []
-    states: list[str] = []
-    stop = threading.Event()
-    opened = []
-
-    def source():
-        opened.append(1)
-        if len(opened) > 1:
-            stop.set()
-            raise OSError("no scanner")
-        return scanner
-
-    HidReader(source, retry_seconds=0.01).run(reads.append, lambda n, s, d: states.append(s), stop)
+    reads, states = run_until_unplugged(lambda source: HidReader(source, retry_seconds=0.01), scanner)
     return reads, states, scanner
 
 
