@@ -172,6 +172,21 @@ class Tx:
                      (kiosk, int(time.time() * 1000)))
 
 
+def _wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
+    """Put the file in WAL mode. Switching a new file to WAL needs it to itself for a moment,
+    and SQLite answers "database is locked" at once, without waiting, while another process
+    opens it too: so wait and try again."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Store:
     """A connection and its dialect. Thread-safe: one transaction at a time."""
 
@@ -189,7 +204,7 @@ class Store:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-                conn.execute("PRAGMA journal_mode=WAL")
+                _wal(conn)
                 conn.execute("PRAGMA synchronous=FULL")
             except (OSError, sqlite3.Error) as err:
                 raise StoreError(f"cannot open the store {path}: {err}") from err

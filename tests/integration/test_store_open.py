@@ -12,7 +12,7 @@ from gateway.store import SCHEMA, Store
 from tests.support.postgres import database
 
 
-def open_together(url: str, n: int = 6) -> list[BaseException]:
+def open_together(url: str, n: int = 8) -> list[BaseException]:
     barrier = threading.Barrier(n)
     errors: list[BaseException] = []
     stores: list[Store] = []
@@ -37,7 +37,7 @@ def open_together(url: str, n: int = 6) -> list[BaseException]:
     return errors
 
 
-@pytest.mark.parametrize("round_", range(5))
+@pytest.mark.parametrize("round_", range(20))
 def test_new_sqlite_store_opened_by_many_at_once(tmp_path: Path, round_: int) -> None:
     assert open_together(f"sqlite:///{tmp_path / f'gateway-{round_}.sqlite3'}") == []
 
