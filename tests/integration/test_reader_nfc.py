@@ -90,12 +90,7 @@ def test_truncated_credential(county: TestCounty) -> None:
 def test_agent_records_a_check_in_and_rejections(tmp_path: Path, county: TestCounty,
                                                  caplog: pytest.LogCaptureFixture) -> None:
     """The kiosk agent with its NFC reader: a real card checks in; a foreign tag is refused.
-
-    In the full suite the emulated tag (Python threads in this busy process) now and then
-    misses an exchange and the read comes back empty (`no-ndef`), as a card pulled away too
-    soon would: the resident taps again, and so does this test, at most twice more. Every
-    refusal before the check-in must be that one, and nfcpy's exchanges are logged for a
-    failure's report."""
+    (nfcpy's exchanges are logged at debug level for a failure's report.)"""
     caplog.set_level(logging.DEBUG, logger="nfc")
     good = EmulatedTag(card.to_ndef(county.card_bytes(county.credential())))
     kiosk = KioskSetup(county, tmp_path / "kiosk")
@@ -105,15 +100,10 @@ def test_agent_records_a_check_in_and_rejections(tmp_path: Path, county: TestCou
         screen = kiosk.client()
         wait_until("the reader", lambda: app.agent.readers.get("nfc", {}).get("state") == "ready", 10)
         assert {"simulated", "nfc"} == set(screen.call("state")["health"]["readers"])
-        results = []
-        while len(results) < 3 and (not results or results[-1].get("reason") == "no-ndef"):
-            good.present()
-            results.append(screen.next_event("tap.result")["result"])
-            good.remove()
-        result = results[-1]
-        assert ("checkin", "王*明") == (result["outcome"], result["name"]), results
-        assert all(r.get("reason") == "no-ndef" for r in results[:-1])
-        empty_reads = len(results) - 1
+        good.present()
+        result = screen.next_event("tap.result")["result"]
+        good.remove()
+        assert ("checkin", "王*明") == (result["outcome"], result["name"]), result
         foreign = EmulatedTag(b"".join(ndeflib.message_encoder([ndeflib.TextRecord("hello")])), port=good.port)
         foreign.present()
         result = screen.next_event("tap.result")["result"]
@@ -121,7 +111,7 @@ def test_agent_records_a_check_in_and_rejections(tmp_path: Path, county: TestCou
         assert ("rejected", "foreign-ndef") == (result["outcome"], result["reason"])
         screen.close()
         types = [r[0] for r in app.journal.conn.execute("SELECT type FROM records ORDER BY seq")]
-        assert ["tap.rejected"] * empty_reads + ["attendance.checkin", "tap.rejected"] == types
+        assert ["attendance.checkin", "tap.rejected"] == types
 
 
 def test_unplugged_reader_reports_and_reconnects(county: TestCounty) -> None:

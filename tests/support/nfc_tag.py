@@ -32,6 +32,14 @@ def type3_memory(ndef: bytes, capacity_blocks: int, writable: bool, length: int 
     return attr + data
 
 
+# How long the tag listens for a reader before it starts listening again. nfcpy's default,
+# 1.0 s, is also how long a reader on the udp device waits for an answer to each poll while no
+# tag is there: the two lock in step, the reader's next poll lands at the very end of the
+# tag's listening, and the tag starts listening afresh just as the reader sends its first read,
+# which is then lost (seen in nfcpy's debug log of a failed test). 1.5 s puts that poll in the
+# middle of the tag's listening.
+LISTEN_SECONDS = 1.5
+
 _presented = [0]
 
 
@@ -100,7 +108,8 @@ class EmulatedTag:
         with nfc.ContactlessFrontend(self.device) as clf:
             while not self._away.is_set():
                 clf.connect(card={"on-startup": self._on_startup, "on-connect": self._on_connect,
-                                  "on-release": lambda tag: True}, terminate=self._away.is_set)
+                                  "on-release": lambda tag: True, "timeout": LISTEN_SECONDS},
+                            terminate=self._away.is_set)
 
     def present(self, settle: float = 0.2) -> EmulatedTag:
         if not self._holding:
