@@ -83,7 +83,7 @@ def render(results: list[Result], when: str) -> str:
             lines.append(
                 f"| {r.name} | {fmt(r.value)} {r.unit} | {base} | {ratio} | {r.goal or '—'} | {met} |"
             )
-        notes = [("Missed: " if r.met is False else "") + r.note for r in rows if r.note]
+        notes = [f"{r.name} — {'missed. ' if r.met is False else ''}{r.note}" for r in rows if r.note]
         if notes:
             lines.append("")
             lines += [f"- {n}" for n in notes]
