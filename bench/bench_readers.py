@@ -16,6 +16,7 @@ from records import card
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.nfc_tag import EmulatedTag
+from tests.support.ports import free_port
 from tests.support.qr_images import H, W, frames, qr_image
 
 GROUP = "Card readers (issue 7)"
@@ -35,17 +36,17 @@ def nfc_latency(county: TestCounty, n: int) -> tuple[list[float], list[float]]:
             raw.append(time.perf_counter() - t0)
         tag.remove()
     with tempfile.TemporaryDirectory() as tmp:
-        first = EmulatedTag(message)
+        port = free_port()  # where every card of the run will be presented
         kiosk = KioskSetup(county, Path(tmp) / "kiosk")
         kiosk.set("readers", "enabled", ["nfc"])
-        kiosk.set("readers", "nfc_device", first.device)
+        kiosk.set("readers", "nfc_device", f"udp:localhost:{port}")
         kiosk.set("rules", "debounce_seconds", 0)
         agent_latency = []
         with kiosk.running():
             screen = kiosk.client()
             time.sleep(0.5)
             for _ in range(n):
-                tag = EmulatedTag(card.to_ndef(county.card_bytes(county.credential())), port=first.port)
+                tag = EmulatedTag(card.to_ndef(county.card_bytes(county.credential())), port=port)
                 t0 = time.perf_counter()
                 tag.present(settle=0)  # the card arrives: from here to the result on the screen
                 screen.next_event("tap.result")
