@@ -2,6 +2,7 @@
 
 GatewayError                   base; the message says what is wrong and what to do
 ├── StoreError                 the store cannot be opened or written
+├── AlreadyRunning             another gateway holds this store's (or client id's) lock
 └── CountyFileError            a county file (registry, revocation list, staff roster) is
                                missing or does not verify
 """
@@ -18,4 +19,8 @@ class StoreError(GatewayError):
 
 
 class CountyFileError(GatewayError):
+    pass
+
+
+class AlreadyRunning(GatewayError):
     pass

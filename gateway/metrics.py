@@ -29,6 +29,16 @@ class Metrics:
         self.document_version = Gauge("learncard_gateway_county_document_version",
                                       "version of each county document in force", ["kind"], registry=r)
         self.queue = Gauge("learncard_gateway_queue", "messages received, not yet processed", registry=r)
+        self.queue_bytes = Gauge("learncard_gateway_queue_bytes", "bytes of messages received, not yet processed",
+                                 registry=r)
+        self.shed = Counter("learncard_gateway_messages_shed",
+                            "messages dropped unread (no receipt: the kiosk offers them again)", ["reason"],
+                            registry=r)
+        self.error_receipts_suppressed = Counter("learncard_gateway_error_receipts_suppressed",
+                                                 "error receipts not sent: over the kiosk's budget", registry=r)
+        self.skew = Gauge("learncard_gateway_kiosk_clock_skew_seconds",
+                          "each kiosk's wall clock minus the gateway's (from its live status)", ["kiosk"],
+                          registry=r)
         self.relayed = Gauge("learncard_relay_statements_delivered", "statements the LRS accepted (this run)",
                              registry=r)
         self.deadletters = Gauge("learncard_relay_deadletters", "statements in the dead-letter table", registry=r)
@@ -37,14 +47,17 @@ class Metrics:
                                   registry=r)
 
 
-def serve(metrics: Metrics, host: str, port: int, healthy: Callable[[], bool]) -> ThreadingHTTPServer:
+def serve(metrics: Metrics, host: str, port: int,
+          health: Callable[[], tuple[bool, list[str]]]) -> ThreadingHTTPServer:
+    """/metrics, and /healthz: 200 "ok", or 503 with one reason per line."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             if self.path.startswith("/metrics"):
                 body, status, kind = generate_latest(metrics.registry), 200, CONTENT_TYPE_LATEST
             elif self.path.startswith("/healthz"):
-                ok = healthy()
-                body, status, kind = (b"ok\n" if ok else b"not connected\n"), (200 if ok else 503), "text/plain"
+                ok, reasons = health()
+                text = "ok\n" if ok else "".join(f"{reason}\n" for reason in reasons)
+                body, status, kind = text.encode(), (200 if ok else 503), "text/plain; charset=utf-8"
             else:
                 body, status, kind = b"not found\n", 404, "text/plain"
             self.send_response(status)

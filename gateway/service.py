@@ -2,42 +2,66 @@
 receipts (after the commit), the verified stream, resend commands and the county's
 retained documents.
 
-paho's callbacks never block: they only put messages on a queue.
+paho's callbacks never block: they only put messages in the bounded, per-kiosk inbox
+(:mod:`gateway.inbox`) or shed them. Each receipt echoes the MQTT 5 correlation data of the
+message it answers, so a kiosk can measure the round trip before it trusts ``time``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from gateway.county_files import TOPICS, CountyFiles
+from gateway.inbox import Bounds, FairInbox
 from gateway.ingest import Ingest, Outcome
 from gateway.metrics import Metrics
+from gateway.ratelimit import PerKioskBudget
 from gateway.store import Store
+from records.record import parse_time
 
 log = logging.getLogger(__name__)
 
 REC = "lc/v1/+/rec"
 STATUS = "lc/v1/+/status"
 VERIFIED_MAX = 200 * 1024  # bytes per verified-stream message
+STATUS_MAX = 4096  # bytes of a kiosk's retained status the gateway accepts and stores
+
+
+@dataclass(frozen=True)
+class Limits:
+    inbox: Bounds = Bounds()
+    status_max: int = STATUS_MAX
+    error_receipts_per_second: float = 1.0
+    error_receipts_burst: int = 5
 
 
 class GatewayService:
     def __init__(self, client: mqtt.Client, ingest: Ingest, store: Store, county: CountyFiles,
-                 metrics: Metrics, share_group: str) -> None:
+                 metrics: Metrics, share_group: str, limits: Limits | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
         self.client = client
         self.ingest = ingest
         self.store = store
         self.county = county
         self.metrics = metrics
         self.share_group = share_group
-        self.inbox: queue.Queue[mqtt.MQTTMessage | None] = queue.Queue()
+        self.limits = limits or Limits()
+        self.now = now or ingest.now
+        self.inbox: FairInbox[mqtt.MQTTMessage] = FairInbox(self.limits.inbox)
+        self.error_budget = PerKioskBudget(self.limits.error_receipts_per_second, self.limits.error_receipts_burst)
+        self.store_problem: str | None = None  # why the last commit failed; None once one succeeds
+        self.skew: dict[str, float] = {}  # kiosk → its wall clock minus ours, from its live status
         self.stop = threading.Event()
         self.connected = threading.Event()
         client.on_connect = self._on_connect
@@ -63,25 +87,50 @@ class GatewayService:
             log.warning("gateway lost the broker (%s); paho reconnects", rc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self.inbox.put(message)
-        self.metrics.queue.inc()
+        parts = message.topic.split("/")
+        if len(parts) != 4 or parts[:2] != ["lc", "v1"] or parts[3] not in ("rec", "status"):
+            return
+        size = len(message.payload)
+        if parts[3] == "status" and size > self.limits.status_max:
+            self.metrics.shed.labels("status-too-large").inc()
+            return
+        shed = self.inbox.put(parts[2], message, size)
+        if shed is not None:
+            self.metrics.shed.labels(shed).inc()  # the kiosk offers it again: it has no receipt
+        self._gauge_inbox()
+
+    def _gauge_inbox(self) -> None:
+        messages, size = self.inbox.usage()
+        self.metrics.queue.set(messages)
+        self.metrics.queue_bytes.set(size)
 
     # --- the worker ----------------------------------------------------------------------------
 
     def run(self) -> None:
         """Process messages until stopped; each message's receipt goes out after its commit."""
         while not self.stop.is_set():
-            try:
-                message = self.inbox.get(timeout=0.5)
-            except queue.Empty:
+            got = self.inbox.get(timeout=0.5)
+            if got is None:
                 continue
-            if message is None:
-                break
-            self.metrics.queue.dec()
+            message = got[1]
+            self._gauge_inbox()
             try:
                 self.process(message)
-            except Exception:  # one bad message must not stop the gateway  # noqa: BLE001
+            except Exception as err:  # one bad message must not stop the gateway  # noqa: BLE001
+                self.store_problem = f"{type(err).__name__}: {err}"  # what raises here is the store
                 log.exception("a message on %s could not be processed; it will be re-sent", message.topic)
+
+    def health(self) -> tuple[bool, list[str]]:
+        """Whether the gateway can do its work, and if not, why (for /healthz and a watchdog)."""
+        reasons = []
+        if not self.connected.is_set():
+            reasons.append("broker: not connected")
+        if self.store_problem is not None:
+            reasons.append(f"store: the last commit failed ({self.store_problem})")
+        if self.inbox.over_bound():
+            messages, size = self.inbox.usage()
+            reasons.append(f"inbox: over its bound ({messages} messages, {size} bytes waiting; shedding)")
+        return not reasons, reasons
 
     def process(self, message: mqtt.MQTTMessage) -> None:
         parts = message.topic.split("/")
@@ -89,15 +138,21 @@ class GatewayService:
             return
         kiosk, kind = parts[2], parts[3]
         if kind == "status":
-            self._status(kiosk, message.payload)
+            self._status(kiosk, message.payload, live=not message.retain)
             return
         if kind != "rec":
             return
         self.metrics.messages.inc()
         outcome = self.ingest.handle(kiosk, message.payload)
-        self._publish_outcome(outcome)
+        if outcome.error is None:
+            self.store_problem = None  # it committed
+        self._publish_outcome(outcome, echo(message))
 
-    def _status(self, kiosk: str, payload: bytes) -> None:
+    def _status(self, kiosk: str, payload: bytes, *, live: bool) -> None:
+        if len(payload) > self.limits.status_max:
+            log.warning("kiosk %s sent a status of %d bytes (limit %d); not stored", kiosk, len(payload),
+                        self.limits.status_max)
+            return
         try:
             status = json.loads(payload or b"{}")
             if not isinstance(status, dict):
@@ -105,14 +160,35 @@ class GatewayService:
         except ValueError:
             log.warning("kiosk %s sent a status that is not a JSON object", kiosk)
             return
+        if live:
+            self._estimate_skew(kiosk, status)
+        if kiosk in self.skew:
+            status["skew_seconds"] = self.skew[kiosk]
         self.store.set_status(kiosk, status)
+        self.store_problem = None
 
-    def _publish_outcome(self, out: Outcome) -> None:
+    def _estimate_skew(self, kiosk: str, status: dict[str, Any]) -> None:
+        """A live status carries the kiosk's wall time as it sent it: the difference from ours
+        is its clock's skew (give or take the broker's delivery, well under a second)."""
+        try:
+            theirs = parse_time(str(status["time"]))
+        except (KeyError, ValueError):
+            return
+        skew = round((theirs - self.now()).total_seconds(), 1)
+        if abs(skew - self.skew.get(kiosk, skew)) > 60 or kiosk not in self.skew:
+            log.info("kiosk %s: clock skew %+.1f s", kiosk, skew)
+        self.skew[kiosk] = skew
+        self.metrics.skew.labels(kiosk).set(skew)
+
+    def _publish_outcome(self, out: Outcome, props: Properties | None = None) -> None:
         m = self.metrics
         ack = f"lc/v1/{out.kiosk}/ack"
         if out.error is not None:
             m.message_errors.labels(out.error).inc()
-            self.client.publish(ack, json.dumps({"error": out.error}), qos=1)
+            if not self.error_budget.take(out.kiosk):
+                m.error_receipts_suppressed.inc()
+                return
+            self.client.publish(ack, json.dumps({"error": out.error}), qos=1, properties=props)
             return
         m.stored.inc(out.stored)
         m.duplicates.inc(out.duplicates)
@@ -125,7 +201,7 @@ class GatewayService:
         for venue, tokens in by_venue.items():
             self._publish_verified(venue, tokens)
         for receipt in out.receipts:
-            self.client.publish(ack, json.dumps(receipt), qos=1)
+            self.client.publish(ack, json.dumps(receipt), qos=1, properties=props)
         for resend in out.resend:
             m.resends.inc()
             self.client.publish(f"lc/v1/{out.kiosk}/cmd/resend", json.dumps(resend), qos=1)
@@ -160,4 +236,14 @@ class GatewayService:
 
     def shutdown(self) -> None:
         self.stop.set()
-        self.inbox.put(None)
+        self.inbox.close()
+
+
+def echo(message: mqtt.MQTTMessage) -> Properties | None:
+    """Publish properties that hand a message's correlation data back (MQTT 5), if it had any."""
+    data = getattr(getattr(message, "properties", None), "CorrelationData", None)
+    if not data or len(data) > 64:
+        return None
+    props = Properties(PacketTypes.PUBLISH)
+    props.CorrelationData = bytes(data)
+    return props

@@ -7,6 +7,7 @@ KioskError                      base; every message says what happened and what 
 │   └── JournalCorrupt          quick_check failed (the file is quarantined, not deleted)
 ├── KeyFileError                the device key is missing, unreadable or too open
 ├── ControlError                a control-socket request was refused (``code`` says why)
+├── AlreadyRunning              another agent holds this state folder's lock
 └── ReaderUnavailable           a card reader cannot be opened (unplugged, no permission)
 """
 
@@ -54,3 +55,7 @@ class ControlError(KioskError):
 
 class ReaderUnavailable(KioskError):
     code = "reader-unavailable"
+
+
+class AlreadyRunning(KioskError):
+    code = "already-running"

@@ -13,12 +13,15 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 from gateway.county_files import CountyFiles
+from gateway.errors import AlreadyRunning, GatewayError
+from gateway.inbox import Bounds
 from gateway.ingest import Ingest
 from gateway.lrs import LrsClient
 from gateway.metrics import Metrics, serve
 from gateway.relay import Relay, deadletter_rows
-from gateway.service import GatewayService
+from gateway.service import GatewayService, Limits
 from gateway.store import Store
+from learncard import instance
 from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, mqtt_client
 from records import keys
@@ -34,6 +37,7 @@ class GatewayApp:
     store: Store
     metrics_server: object | None
     relay: Relay | None = None
+    lock: instance.InstanceLock | None = None
 
     def run(self) -> None:
         reload_wanted = threading.Event()
@@ -61,6 +65,8 @@ class GatewayApp:
             self.client.disconnect()
             self.client.loop_stop()
             self.store.close()
+            if self.lock is not None:
+                self.lock.release()
             log.info("gateway stopped")
 
 
@@ -87,7 +93,61 @@ def make_relay(cfg: Config, store: Store) -> Relay | None:
     return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"])
 
 
+RUN_DIR = Path("/run/learncard")
+
+
+def lock_path(cfg: Config) -> Path:
+    """Beside a SQLite store (one gateway per file); per client id for PostgreSQL (workers
+    share the database, but two with one client id knock each other off the broker)."""
+    if cfg["gateway"]["lock_file"]:
+        return Path(cfg["gateway"]["lock_file"])
+    url = cfg["store"]["url"]
+    if url.startswith("sqlite:///"):
+        store = Path(url[len("sqlite:///") - 1:])
+        return store.with_name(store.name + ".lock")
+    return RUN_DIR / f"gateway-{cfg['gateway']['client_id']}.lock"
+
+
+def lock_instance(cfg: Config) -> instance.InstanceLock:
+    """This gateway's claim; a second one stops here, before it opens the store or the broker."""
+    path = lock_path(cfg)
+    try:
+        lock = instance.acquire(path)
+    except OSError as err:
+        raise GatewayError(f"无法创建锁文件 {path} / cannot create the lock file {path}: {err}") from err
+    if lock is None:
+        pid = instance.holder(path)
+        raise AlreadyRunning(f"另一个网关（进程 {pid}）已在运行（锁 {path}）；本程序未做任何改动就退出了 / "
+                             f"another gateway (pid {pid}) is running (lock {path}); "
+                             "this one exits without touching anything")
+    return lock
+
+
+def limits(cfg: Config) -> Limits:
+    g = cfg["gateway"]
+    names = ("receive_maximum", "inbox_max_messages", "inbox_max_bytes", "inbox_kiosk_messages",
+             "inbox_kiosk_bytes", "status_max_bytes", "error_receipts_per_minute", "error_receipts_burst")
+    for name in names:
+        if g[name] < 1:
+            raise ConfigError(f"gateway.{name} must be at least 1")
+    if g["receive_maximum"] > 65535:
+        raise ConfigError("gateway.receive_maximum must be at most 65535 (MQTT 5)")
+    bounds = Bounds(g["inbox_max_messages"], g["inbox_max_bytes"], g["inbox_kiosk_messages"], g["inbox_kiosk_bytes"])
+    return Limits(bounds, g["status_max_bytes"], g["error_receipts_per_minute"] / 60, g["error_receipts_burst"])
+
+
 def build(cfg: Config) -> GatewayApp:
+    lock = lock_instance(cfg)
+    try:
+        app = _build(cfg)
+    except BaseException:
+        lock.release()
+        raise
+    app.lock = lock
+    return app
+
+
+def _build(cfg: Config) -> GatewayApp:
     g, b = cfg["gateway"], cfg["broker"]
     try:
         issuer = keys.public_key_from_text(g["issuer_public_key"])
@@ -101,10 +161,10 @@ def build(cfg: Config) -> GatewayApp:
     ingest = Ingest(store, county, lambda: datetime.now(UTC))
     metrics = Metrics()
     client = mqtt_client(b, g["client_id"])
-    service = GatewayService(client, ingest, store, county, metrics, g["share_group"])
+    service = GatewayService(client, ingest, store, county, metrics, g["share_group"], limits(cfg))
     server = None
     if g["metrics_port"]:
-        server = serve(metrics, g["metrics_host"], g["metrics_port"], service.connected.is_set)
+        server = serve(metrics, g["metrics_host"], g["metrics_port"], service.health)
     relay = make_relay(cfg, Store.open(cfg["store"]["url"]))  # its own connection: ingest never waits for it
-    connect_persistent(client, b["host"], b["port"])
+    connect_persistent(client, b["host"], b["port"], receive_maximum=g["receive_maximum"])
     return GatewayApp(service, client, store, server, relay)

@@ -11,11 +11,13 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from kiosk.agent import Agent
 from kiosk.clock import Clock
 from kiosk.control import ControlServer
 from kiosk.county_docs import CountyDocuments
-from kiosk.errors import KioskError, ReaderUnavailable
+from kiosk.errors import AlreadyRunning, KioskError, ReaderUnavailable
 from kiosk.journal import Journal
 from kiosk.reader.base import Reader
 from kiosk.reader.simulated import SimulatedReader
@@ -23,6 +25,7 @@ from kiosk.signer import Signer, load_key
 from kiosk.staff import StaffDesk
 from kiosk.taps import TapRules
 from kiosk.uplink import Uplink
+from learncard import instance
 from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, mqtt_client
 from records import keys, record
@@ -73,6 +76,7 @@ class KioskApp:
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
     uplink: Uplink | None = None
+    lock: instance.InstanceLock | None = None
 
     def start(self) -> None:
         self.threads.append(self.server.serve_in_thread())
@@ -100,6 +104,8 @@ class KioskApp:
             self.uplink.stop()
         self.server.close()
         self.journal.close()
+        if self.lock is not None:
+            self.lock.release()
         log.info("kiosk agent stopped")
 
 
@@ -118,6 +124,21 @@ def start_uplink(cfg: Config, agent: Agent, journal: Journal) -> Uplink:
     return uplink
 
 
+def lock_state(state_dir: Path) -> instance.InstanceLock:
+    """This agent's claim on its state folder; a second agent stops here, touching nothing."""
+    path = state_dir / "agent.lock"
+    try:
+        lock = instance.acquire(path)
+    except OSError as err:
+        raise KioskError(f"无法创建锁文件 {path}", f"cannot create the lock file {path}: {err}") from err
+    if lock is None:
+        pid = instance.holder(path)
+        raise AlreadyRunning(f"另一个终端程序（进程 {pid}）正在使用 {state_dir}；本程序未做任何改动就退出了",
+                             f"another kiosk agent (pid {pid}) is running on {state_dir}; "
+                             "this one exits without touching anything")
+    return lock
+
+
 def build(cfg: Config) -> KioskApp:
     k = cfg["kiosk"]
     for name in ("id", "venue"):
@@ -132,6 +153,18 @@ def build(cfg: Config) -> KioskApp:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise KioskError(f"无法创建数据目录 {state_dir}", f"cannot create the state folder {state_dir}: {err}") from err
+    lock = lock_state(state_dir)
+    try:
+        app = _build(cfg, state_dir, issuer)
+    except BaseException:
+        lock.release()
+        raise
+    app.lock = lock
+    return app
+
+
+def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
+    k = cfg["kiosk"]
     rules = cfg["rules"]
     if rules["no_session"] not in ("self-study", "refuse"):
         raise ConfigError("rules.no_session must be self-study or refuse")

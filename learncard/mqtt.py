@@ -27,7 +27,11 @@ def mqtt_client(section: dict[str, object], client_id: str) -> mqtt.Client:
     return client
 
 
-def connect_persistent(client: mqtt.Client, host: str, port: int) -> None:
+def connect_persistent(client: mqtt.Client, host: str, port: int, *, receive_maximum: int = 0) -> None:
+    """Connect in the background; ``receive_maximum`` (MQTT 5) caps the QoS 1 messages the
+    broker sends before this client has acknowledged them (0: the protocol's default)."""
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = SESSION_EXPIRY_S
+    if receive_maximum:
+        props.ReceiveMaximum = receive_maximum
     client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)

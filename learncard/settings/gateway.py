@@ -15,6 +15,17 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "client_id": Key("gateway-1"),
         "metrics_port": Key(9464, "int"),
         "metrics_host": Key("127.0.0.1"),
+        "receive_maximum": Key(32, "int", help="MQTT 5 Receive Maximum: QoS 1 messages the broker may have "
+                               "in flight to this gateway"),
+        "inbox_max_messages": Key(256, "int", help="messages waiting for the worker, all kiosks together"),
+        "inbox_max_bytes": Key(32 * 1024 * 1024, "int", help="bytes waiting for the worker, all kiosks together"),
+        "inbox_kiosk_messages": Key(16, "int", help="messages waiting per kiosk; more are shed (re-sent later)"),
+        "inbox_kiosk_bytes": Key(4 * 1024 * 1024, "int", help="bytes waiting per kiosk"),
+        "status_max_bytes": Key(4096, "int", help="a kiosk status larger than this is not stored"),
+        "error_receipts_per_minute": Key(60, "int", help="error receipts per kiosk per minute, at most"),
+        "error_receipts_burst": Key(5, "int", help="error receipts a kiosk may get at once"),
+        "lock_file": Key("", "path", help="single-instance lock; empty: beside a SQLite store, "
+                         "else /run/learncard/gateway-<client_id>.lock"),
     },
     "broker": {
         "host": Key("localhost"),
