@@ -28,6 +28,7 @@ from gateway.ingest import Ingest, Outcome
 from gateway.metrics import Metrics
 from gateway.ratelimit import PerKioskBudget
 from gateway.store import Store
+from records.errors import RecordError
 from records.record import parse_time
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class GatewayService:
         is its clock's skew (give or take the broker's delivery, well under a second)."""
         try:
             theirs = parse_time(str(status["time"]))
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, RecordError):
             return
         skew = round((theirs - self.now()).total_seconds(), 1)
         if abs(skew - self.skew.get(kiosk, skew)) > 60 or kiosk not in self.skew:

@@ -47,6 +47,7 @@ class Agent:
         self.readers: dict[str, dict[str, str]] = {}
         self.lock = threading.RLock()
         self._listeners: list[Listener] = []
+        self.uplink_problem: dict[str, str] | None = None  # set by the uplink: why it cannot connect
         self.after_commit: list[Callable[[], None]] = []  # e.g. wake the uplink: a new record waits
         self._listeners_lock = threading.Lock()
         self._last_checkpoint = time.monotonic()
@@ -120,8 +121,14 @@ class Agent:
             self.online = online
             self.emit_state()
 
-    def set_clock_from_gateway(self, gateway_time: str) -> None:
-        self.clock.set_from_gateway(gateway_time)
+    def set_clock_from_gateway(self, gateway_time: str, rtt_s: float) -> None:
+        self.clock.set_from_gateway(gateway_time, rtt_s)
+
+    def set_uplink_problem(self, problem: dict[str, str] | None) -> None:
+        """Why the uplink cannot connect (e.g. a TLS failure and its cause), or None once it can."""
+        if problem != self.uplink_problem:
+            self.uplink_problem = problem
+            self.emit_state()
 
     def update_county_document(self, kind: str, token: str) -> bool:
         changed = self.docs.update(kind, token)
@@ -165,6 +172,8 @@ class Agent:
             "language": self.language, "sessions": sessions,
             "health": {"online": self.online, "pending": stats.pending, "oldest_pending_seconds": oldest,
                        "readers": dict(self.readers), "clock": self.clock.state,
+                       "time": self.clock.now().wall.isoformat(timespec="milliseconds"),
+                       "uplink_problem": self.uplink_problem,
                        "journal_bytes": stats.bytes, "journal_full": stats.full,
                        "rejected": stats.rejected, "epoch": stats.epoch, "seq": stats.seq,
                        "revocation_version": self.docs.version("revoked-cards"),

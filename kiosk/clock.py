@@ -4,6 +4,11 @@ far the wall clock can be trusted.
 Clock states (record.md): ``ntp`` when the kernel says the clock is synchronized,
 ``gateway`` once receipts' ``time`` has set an offset (kiosks without a real-time clock or
 NTP), ``rtc`` when configured to trust a battery-backed clock, else ``unset``.
+
+A receipt's ``time`` is taken only with a measured round trip (the uplink's job): the
+gateway's time plus half the round trip. The last trusted time is kept in a file in the
+state folder (written atomically, at most once a minute) and the wall clock never starts
+below it: a kiosk without a battery that boots in 1970 still signs times after its last.
 """
 
 from __future__ import annotations
@@ -11,13 +16,16 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from records.errors import RecordError
 from records.record import parse_time
 from records.rules import Moment
 
@@ -64,18 +72,34 @@ def boot_id() -> str:
         return str(uuid.uuid4())  # no /proc: one id for this process's life
 
 
+SAVE_EVERY_S = 60.0  # the last trusted time is written at most this often
+
+
 class Clock:
-    """Now, by every clock the kiosk has. Thread-safe."""
+    """Now, by every clock the kiosk has. Thread-safe.
+
+    ``wall`` (seconds since the epoch) and ``mono_ns`` are the system's clocks unless a test
+    injects its own; ``trusted_file`` keeps the last trusted time across restarts."""
 
     def __init__(self, timezone: str = "Asia/Shanghai", *, trust_rtc: bool = False,
-                 ntp_check: bool = True) -> None:
+                 ntp_check: bool = True, trusted_file: Path | None = None,
+                 wall: Callable[[], float] = time.time, mono_ns: Callable[[], int] = time.monotonic_ns) -> None:
         self.zone = ZoneInfo(timezone)
         self.bootid = boot_id()
         self.trust_rtc = trust_rtc
         self.ntp_check = ntp_check
-        self._offset = 0.0  # seconds added to the system clock (from receipts)
+        self.trusted_file = trusted_file
+        self.wall = wall
+        self.mono_ns = mono_ns
+        self._offset = 0.0  # seconds added to the system clock (from receipts, or the floor)
         self._from_gateway = False
+        self._saved_at: float | None = None  # mono seconds of the last write of trusted_file
         self._lock = threading.Lock()
+        floor = self.last_trusted()
+        if floor is not None and self.wall() < floor:
+            self._offset = floor - self.wall()
+            log.warning("the system clock is %.0f s behind the last trusted time: starting from that time",
+                        self._offset)
 
     @property
     def state(self) -> str:
@@ -88,24 +112,59 @@ class Clock:
     def now(self) -> Moment:
         with self._lock:
             offset = self._offset
-        wall = datetime.fromtimestamp(time.time() + offset, self.zone)
-        return Moment(wall, time.monotonic_ns(), self.bootid)
+        wall = datetime.fromtimestamp(self.wall() + offset, self.zone)
+        return Moment(wall, self.mono_ns(), self.bootid)
 
-    def set_from_gateway(self, gateway_time: str) -> None:
-        """Follow a receipt's ``time`` when the kiosk has no better source."""
+    def set_from_gateway(self, gateway_time: str, rtt_s: float) -> None:
+        """Follow a receipt's ``time``, sent ``rtt_s`` after the message it answers left this
+        kiosk (the caller measured it and judged it short): the gateway's time then was
+        about half the round trip ago. With NTP the receipt only confirms the trusted time."""
         if self.ntp_check and kernel_synchronized():
+            self.save_trusted()
             return
         try:
             then = parse_time(gateway_time)
-        except ValueError:
+        except (ValueError, RecordError):
             log.warning("receipt time %r is not RFC 3339; ignored", gateway_time)
             return
-        offset = then.timestamp() - time.time()
+        offset = then.timestamp() + rtt_s / 2 - self.wall()
         with self._lock:
             if abs(offset - self._offset) > 1 or not self._from_gateway:
-                log.info("wall clock follows the gateway: offset %+.1f s", offset)
+                log.info("wall clock follows the gateway: offset %+.1f s (round trip %.3f s)", offset, rtt_s)
             self._offset = offset
             self._from_gateway = True
+        self.save_trusted()
+
+    # --- the last trusted time ----------------------------------------------------------
+
+    def last_trusted(self) -> float | None:
+        """The last trusted time saved (seconds since the epoch), if any."""
+        if self.trusted_file is None:
+            return None
+        try:
+            return float(self.trusted_file.read_text(encoding="ascii").split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def save_trusted(self, *, force: bool = False) -> None:
+        """Write now as the last trusted time (atomically: a temp file renamed over it)."""
+        if self.trusted_file is None:
+            return
+        mono = self.mono_ns() / 1e9
+        if not force and self._saved_at is not None and mono - self._saved_at < SAVE_EVERY_S:
+            return
+        self._saved_at = mono
+        with self._lock:
+            now = self.wall() + self._offset
+        tmp = self.trusted_file.with_name(self.trusted_file.name + ".tmp")
+        try:
+            with open(tmp, "w", encoding="ascii") as f:
+                f.write(f"{now:.3f}\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.trusted_file)
+        except OSError as err:
+            log.warning("cannot save the last trusted time to %s: %s", self.trusted_file, err)
 
     def local_day(self, moment: Moment) -> str:
         return moment.wall.astimezone(self.zone).date().isoformat()

@@ -6,6 +6,11 @@ in ``seq`` order, one per line, up to ``batch_size`` per message, at most ``wind
 messages waiting for a receipt. Anything not settled ``resend_after`` seconds after it was
 sent is sent again (the gateway stores it once). On every (re)connection the whole outbox is
 offered again from its start: the broker may have lost what it had not saved.
+
+Clock: each ``rec`` message carries this kiosk's boot id and monotonic send time as MQTT 5
+correlation data, which the gateway hands back on the receipt. A receipt's ``time`` moves
+the wall clock only when that round trip was measured here and is short (``max_rtt``): a
+receipt queued while the kiosk was offline, or delayed, never moves it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
+from kiosk.clock import boot_id
 from kiosk.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -31,7 +39,8 @@ MAX_MESSAGE = 240 * 1024  # under the 256 KiB of topics.md
 
 class AgentHooks(Protocol):
     def set_uplink_state(self, online: bool) -> None: ...
-    def set_clock_from_gateway(self, gateway_time: str) -> None: ...
+    def set_clock_from_gateway(self, gateway_time: str, rtt_s: float) -> None: ...
+    def set_uplink_problem(self, problem: dict[str, str] | None) -> None: ...
     def update_county_document(self, kind: str, token: str) -> bool: ...
 
 
@@ -46,8 +55,15 @@ class InFlight:
 class Uplink:
     def __init__(self, client: mqtt.Client, journal: Journal, kiosk: str, hooks: AgentHooks,
                  status: Callable[[], dict[str, Any]], *, batch_size: int = 200, window: int = 8,
-                 resend_after: float = 30.0, status_every: float = 30.0) -> None:
+                 resend_after: float = 30.0, status_every: float = 30.0, max_rtt: float = 2.0,
+                 mono_ns: Callable[[], int] = time.monotonic_ns,
+                 diagnose: Callable[[str | None], dict[str, str]] | None = None) -> None:
         self.client = client
+        self.max_rtt = max_rtt
+        self.mono_ns = mono_ns
+        self.diagnose = diagnose  # why connecting fails (TLS cause; or the broker's refusal) → a problem
+        self._diagnosed_at: float | None = None
+        self._boot = boot_id()
         self.journal = journal
         self.kiosk = kiosk
         self.hooks = hooks
@@ -68,6 +84,7 @@ class Uplink:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
         self.thread = threading.Thread(target=self.run, name="uplink", daemon=True)
 
     # --- paho callbacks: never block -----------------------------------------------------------
@@ -75,6 +92,7 @@ class Uplink:
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
             log.error("the broker refused this kiosk: %s", rc)
+            self.inbox.put(("connect-failed", str(rc)))
             return
         client.subscribe([(f"{self.topic}/ack", 1), (f"{self.topic}/cmd/#", 1),
                           *[(t, 1) for t in COUNTY_TOPICS]])
@@ -85,6 +103,9 @@ class Uplink:
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.inbox.put(("message", message))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self.inbox.put(("connect-failed", None))
 
     def wake(self) -> None:
         """A new record is in the outbox: send it now rather than at the next poll."""
@@ -135,6 +156,7 @@ class Uplink:
             self.inflight.clear()
             self.cursor = None  # offer the whole outbox again
             self.hooks.set_uplink_state(True)
+            self.hooks.set_uplink_problem(None)
             self.publish_status()
             log.info("uplink connected")
         elif kind == "disconnected":
@@ -144,6 +166,8 @@ class Uplink:
             self.hooks.set_uplink_state(False)
         elif kind == "message":
             self.on_message(item)
+        elif kind == "connect-failed":
+            self.connect_failed(item)
 
     def on_message(self, message: mqtt.MQTTMessage) -> None:
         if message.topic in COUNTY_TOPICS:
@@ -158,6 +182,7 @@ class Uplink:
             return
         if message.topic == f"{self.topic}/ack":
             self.on_receipt(body)
+            self.take_time(message, body)
         elif message.topic == f"{self.topic}/cmd/resend":
             self.resend(int(body["epoch"]), int(body["from"]), int(body["to"]))
 
@@ -172,8 +197,6 @@ class Uplink:
         settled = self.journal.settle(epoch, upto, str(receipt.get("head", "")), rejected)
         self.settled_total += settled
         self.inflight = [f for f in self.inflight if not (f.epoch == epoch and f.last <= upto)]
-        if receipt.get("time"):
-            self.hooks.set_clock_from_gateway(str(receipt["time"]))
         for lo, hi in receipt.get("missing", []):
             self.resend(epoch, int(lo), int(hi))
 
@@ -191,7 +214,8 @@ class Uplink:
                     break
                 lines.append(p)
                 size += len(p.token) + 1
-            self.client.publish(f"{self.topic}/rec", "\n".join(p.token for p in lines), qos=1)
+            self.client.publish(f"{self.topic}/rec", "\n".join(p.token for p in lines), qos=1,
+                                properties=self.stamp())
             self.inflight.append(InFlight(epoch, lines[0].seq, lines[-1].seq, time.monotonic()))
             self.cursor = (epoch, lines[-1].seq)
 
@@ -205,7 +229,46 @@ class Uplink:
     def resend(self, epoch: int, first: int, last: int) -> None:
         tokens = self.journal.records_between(epoch, first, last)
         for i in range(0, len(tokens), self.batch_size):
-            self.client.publish(f"{self.topic}/rec", "\n".join(tokens[i:i + self.batch_size]), qos=1)
+            self.client.publish(f"{self.topic}/rec", "\n".join(tokens[i:i + self.batch_size]), qos=1,
+                                properties=self.stamp())
+
+    # --- the clock and the connection's troubles ------------------------------------------------------
+
+    def stamp(self) -> Properties:
+        """Correlation data the gateway echoes on the receipt: this boot and the send time."""
+        props = Properties(PacketTypes.PUBLISH)
+        props.CorrelationData = f"{self._boot}/{self.mono_ns()}".encode("ascii")
+        return props
+
+    def round_trip(self, message: mqtt.MQTTMessage) -> float | None:
+        """Seconds since the message this receipt answers left this kiosk, if it was sent in this boot."""
+        data = getattr(getattr(message, "properties", None), "CorrelationData", None)
+        try:
+            boot, _, sent = bytes(data or b"").decode("ascii").rpartition("/")
+            if boot != self._boot:
+                return None
+            return (self.mono_ns() - int(sent)) / 1e9
+        except ValueError:
+            return None
+
+    def take_time(self, message: mqtt.MQTTMessage, receipt: Any) -> None:
+        if not isinstance(receipt, dict) or not receipt.get("time"):
+            return
+        rtt = self.round_trip(message)
+        if rtt is None or not 0 <= rtt <= self.max_rtt:
+            log.debug("receipt time not used: round trip %s (limit %.1f s)", rtt, self.max_rtt)
+            return
+        self.hooks.set_clock_from_gateway(str(receipt["time"]), rtt)
+
+    def connect_failed(self, refused: str | None) -> None:
+        """Find out why (at most every 30 s), log it and show it in ``status``."""
+        now = self.mono_ns() / 1e9
+        if self.diagnose is None or (self._diagnosed_at is not None and now - self._diagnosed_at < 30):
+            return
+        self._diagnosed_at = now
+        problem = self.diagnose(refused)
+        log.error("cannot connect to the broker: %s (%s)", problem["en"], problem["detail"])
+        self.hooks.set_uplink_problem(problem)
 
     def publish_status(self, state: str = "online") -> None:
         self._last_status = time.monotonic()

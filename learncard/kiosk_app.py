@@ -27,7 +27,7 @@ from kiosk.taps import TapRules
 from kiosk.uplink import Uplink
 from learncard import instance
 from learncard.config import Config, ConfigError
-from learncard.mqtt import connect_persistent, mqtt_client
+from learncard.mqtt import connect_persistent, diagnose, mqtt_client, problem
 from records import keys, record
 from records.errors import MalformedError
 from records.ids import is_valid_name
@@ -115,9 +115,14 @@ def start_uplink(cfg: Config, agent: Agent, journal: Journal) -> Uplink:
     client = mqtt_client(u, f"kiosk-{cfg['kiosk']['id']}")
     # jitter per kiosk: a province of kiosks must not come back in step after a broker restart
     client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=60)  # noqa: S311
+
+    def why(refused: str | None) -> dict[str, str]:
+        return problem("broker-refused", refused) if refused else diagnose(u, u["host"], u["port"])
+
     uplink = Uplink(client, Journal.open(journal.path, max_bytes=journal.max_bytes), cfg["kiosk"]["id"], agent,
                     lambda: agent.snapshot()["health"], batch_size=u["batch_size"], window=u["window"],
-                    resend_after=u["resend_after_seconds"])
+                    resend_after=u["resend_after_seconds"], max_rtt=u["clock_max_rtt_seconds"],
+                    mono_ns=agent.clock.mono_ns, diagnose=why)
     connect_persistent(client, u["host"], u["port"])
     agent.after_commit.append(uplink.wake)
     uplink.start()
@@ -168,7 +173,7 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
     rules = cfg["rules"]
     if rules["no_session"] not in ("self-study", "refuse"):
         raise ConfigError("rules.no_session must be self-study or refuse")
-    clock = Clock(k["timezone"])
+    clock = Clock(k["timezone"], trusted_file=state_dir / "trusted-time")
     key = load_key(Path(k["key_path"]))
     signer = Signer(key, record.Origin(k["id"], k["venue"], k["key_version"], clock.bootid), clock)
     journal = Journal.open(state_path(cfg, cfg["journal"]["path"]), max_bytes=cfg["journal"]["max_bytes"])

@@ -1,9 +1,12 @@
 """MQTT clients as both programs make them: paho 2.x, MQTT 5, TLS with a client
-certificate when configured, a persistent session."""
+certificate when configured, a persistent session; and why a connection fails (paho
+retries without saying: a TLS handshake done the client's way names the cause)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
+import time
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -17,14 +20,18 @@ def mqtt_client(section: dict[str, object], client_id: str) -> mqtt.Client:
     """A paho client (MQTT 5) with TLS and client certificate when configured."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     if section.get("tls"):
-        context = ssl.create_default_context(cafile=str(section["ca_file"]) or None)
-        if section.get("cert_file"):
-            context.load_cert_chain(str(section["cert_file"]), str(section["key_file"]))
-        client.tls_set_context(context)
+        client.tls_set_context(tls_context(section))
     if section.get("username"):
         client.username_pw_set(str(section["username"]), str(section.get("password") or "") or None)
     client.reconnect_delay_set(1, 30)
     return client
+
+
+def tls_context(section: dict[str, object]) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(section["ca_file"]) or None)
+    if section.get("cert_file"):
+        context.load_cert_chain(str(section["cert_file"]), str(section["key_file"]))
+    return context
 
 
 def connect_persistent(client: mqtt.Client, host: str, port: int, *, receive_maximum: int = 0) -> None:
@@ -35,3 +42,72 @@ def connect_persistent(client: mqtt.Client, host: str, port: int, *, receive_max
     if receive_maximum:
         props.ReceiveMaximum = receive_maximum
     client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
+
+
+# cause → (zh_CN, en): what a person reads on the staff screen and in `status`
+CAUSES = {
+    "refused": ("代理服务器拒绝连接（未运行或端口错误）",
+                "the broker refused the connection (not running, or a wrong port)"),
+    "unreachable": ("无法连到代理服务器（网络或地址有误）", "the broker cannot be reached (network or address)"),
+    "server-certificate-expired": ("服务器证书已过期——或本机时钟太快，请检查时间",
+                                   "the server certificate has expired — or this kiosk's clock is fast: "
+                                   "check the time"),
+    "server-certificate-not-yet-valid": ("服务器证书尚未生效——本机时钟可能太慢，请检查时间",
+                                         "the server certificate is not yet valid — this kiosk's clock is probably "
+                                         "slow: check the time"),
+    "unknown-ca": ("服务器证书不是本县 CA 签发的，请检查注册包", "the server certificate is not from the county's CA: "
+                   "check the enrolment bundle"),
+    "server-certificate": ("服务器证书无效", "the server certificate does not verify"),
+    "client-certificate-refused": ("代理服务器拒绝了本机证书（过期、吊销或本机时钟有误）",
+                                   "the broker refused this kiosk's certificate "
+                                   "(expired, revoked, or this clock is off)"),
+    "tls": ("TLS 握手失败", "the TLS handshake failed"),
+    "broker-refused": ("代理服务器拒绝登录", "the broker refused the login"),
+    "unknown": ("连接失败，原因不明", "the connection failed for a reason not found"),
+}
+
+
+def problem(cause: str, detail: str) -> dict[str, str]:
+    zh, en = CAUSES[cause]
+    return {"cause": cause, "detail": detail, "zh_CN": zh, "en": en,
+            "system_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def diagnose(section: dict[str, object], host: str, port: int, timeout: float = 5.0) -> dict[str, str]:
+    """Why connecting to the broker fails, found by connecting the client's way: TCP, then the
+    TLS handshake with the client's context. Returns a :func:`problem`."""
+    try:
+        sock = socket.create_connection((host, port), timeout)
+    except ConnectionRefusedError as err:
+        return problem("refused", str(err))
+    except OSError as err:
+        return problem("unreachable", str(err))
+    if not section.get("tls"):
+        sock.close()
+        return problem("unknown", "TCP connects; the MQTT connection failed")
+    try:
+        with tls_context(section).wrap_socket(sock, server_hostname=host) as tls:
+            tls.settimeout(min(timeout, 1.0))
+            try:
+                tls.recv(1)  # TLS 1.3 tells of a refused client certificate only after the handshake
+            except TimeoutError:
+                pass
+    except ssl.SSLCertVerificationError as err:
+        text = str(err.verify_message or err)
+        if "expired" in text:
+            return problem("server-certificate-expired", text)
+        if "not yet valid" in text:
+            return problem("server-certificate-not-yet-valid", text)
+        if "issuer" in text or "self-signed" in text or "self signed" in text:
+            return problem("unknown-ca", text)
+        return problem("server-certificate", text)
+    except ssl.SSLError as err:
+        text = str(err.reason or err)
+        if "ALERT" in text.upper() and "CERTIFICATE" in text.upper():
+            return problem("client-certificate-refused", text)
+        return problem("tls", text)
+    except OSError as err:
+        return problem("tls", str(err) or type(err).__name__)
+    finally:
+        sock.close()
+    return problem("unknown", "TCP and TLS succeed; the MQTT connection failed")

@@ -55,6 +55,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "window": Key(8, "int", help="messages in flight waiting for a receipt"),
         "resend_after_seconds": Key(30, "int"),
         "checkpoint_seconds": Key(900, "int"),
+        "clock_max_rtt_seconds": Key(2, "int", help="a receipt's time sets the clock only when its round trip "
+                                     "was at most this"),
     },
     "ui": {
         "language": Key("zh_CN", help="zh_CN or en"),
