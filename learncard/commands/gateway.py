@@ -31,11 +31,16 @@ def run(ctx: click.Context) -> None:
     app.run()
 
 
+def _skew(seconds: float | None) -> str:
+    """The kiosk's clock minus the gateway's, as estimated from its last live status."""
+    return "?" if seconds is None else f"{seconds:+.0f} s"
+
+
 @group.command("kiosks")
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @click.pass_context
 def kiosks(ctx: click.Context, as_json: bool) -> None:
-    """The kiosk status table: last seen, pending records, oldest pending, clock state."""
+    """The kiosk status table: last seen, pending records, oldest pending, clock state and skew."""
     from gateway.store import Store
 
     store = Store.open(context.get(ctx).load("gateway")["store"]["url"])
@@ -52,6 +57,6 @@ def kiosks(ctx: click.Context, as_json: bool) -> None:
         seen = max(row["status_received_ms"], row["last_record_ms"])
         click.echo(f"{row['kiosk']:<24} {s.get('state', '?'):<8} last seen {int((now - seen) / 1000)} s ago  "
                    f"pending {s.get('pending', '?')} (oldest {s.get('oldest_pending_seconds', '?')} s)  "
-                   f"clock {s.get('clock', '?')}")
+                   f"clock {s.get('clock', '?')} skew {_skew(s.get('skew_seconds'))}")
     if not rows:
         click.echo("no kiosk has reported yet")
