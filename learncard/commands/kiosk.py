@@ -101,7 +101,7 @@ def tap(ctx: click.Context, qr_text: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The whole snapshot as JSON.")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
-    """The running agent's state: sessions, outbox, readers, clock."""
+    """The running agent's state: sessions, outbox, readers, clock, why the uplink cannot connect."""
     c = client(ctx)
     try:
         snap = c.hello["state"]
@@ -114,6 +114,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         f"  journal: epoch {h['epoch']} seq {h['seq']}, {h['journal_bytes']} bytes"
         + (" — FULL" if h["journal_full"] else ""),
         *[f"  reader {n}: {r['state']} {r['detail']}" for n, r in h["readers"].items()],
+        *[f"  uplink: {p['zh_CN']} / {p['en']} ({p['cause']}: {p['detail']})"
+          for p in [h.get("uplink_problem")] if p],
         *[f"  open session {s['session_id']}: {s['course']} ({s['present']} present)" for s in snap["sessions"]],
     ])
 

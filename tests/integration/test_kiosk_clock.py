@@ -299,5 +299,8 @@ def test_tls_failure_cause_is_in_status(tmp_path: Path, county: TestCounty) -> N
             assert "not yet valid" in problem["detail"]
             assert "时钟" in problem["zh_CN"] and "clock" in problem["en"]
             assert not app.agent.online
+            shown = subprocess.run([sys.executable, "-m", "learncard", "kiosk", "--config", str(kiosk.config_file),
+                                    "status"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+            assert "server-certificate-not-yet-valid" in shown and "check the time" in shown
     finally:
         broker.stop()

@@ -79,7 +79,8 @@ class StaffScreen(Screen):
                            + t("health_text", app.language, online=t("online" if h.get("online") else "offline",
                                                                       app.language),
                                pending=h.get("pending"), oldest=h.get("oldest_pending_seconds") or 0,
-                               readers=readers, clock=h.get("clock")))
+                               readers=readers, clock=h.get("clock"))
+                           + _uplink_problem(h, app.language))
 
         self._call("figures", done)
 
@@ -105,3 +106,11 @@ class StaffScreen(Screen):
     def lock(self) -> None:
         App.get_running_app().client.call("staff.logout", token=App.get_running_app().staff_token)
         App.get_running_app().staff_locked()
+
+
+def _uplink_problem(health: dict[str, Any], language: str) -> str:
+    """Why the kiosk cannot reach the county (e.g. a TLS failure because its clock is off)."""
+    problem = health.get("uplink_problem")
+    if not problem:
+        return ""
+    return "\n" + problem.get("zh_CN" if language == "zh_CN" else "en", problem.get("en", ""))
