@@ -9,7 +9,6 @@ malformed messages/s made it send as many error receipts to the real kiosk; /hea
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 import urllib.error
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.county import TestCounty
+from tests.support.disk import small_tmpfs
 from tests.support.gateway import KioskChain, payload
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import TestClient
@@ -210,14 +210,9 @@ def test_healthz_fails_while_the_broker_is_down(tmp_path: Path, county: TestCoun
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A real 2 MiB file system (tmpfs), to fill up for real."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "small"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    """A real 2 MiB file system, to fill up for real."""
+    with small_tmpfs(tmp_path / "small", "2m") as mount:
+        yield mount
 
 
 def fill(folder: Path) -> Path:

@@ -15,6 +15,7 @@ from kiosk.signer import Signer
 from records import chain, record
 from records.record import parse_unverified
 from tests.support.county import TestCounty
+from tests.support.disk import small_tmpfs
 
 DATA = {"pending": 0, "journal_bytes": 0}
 
@@ -163,15 +164,8 @@ class TestQuarantine:
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A real 1 MiB file system (tmpfs), to fill up for real."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "small"
-    mount.mkdir()
-    import subprocess
-
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with small_tmpfs(tmp_path / "small", "1m") as mount:
+        yield mount
 
 
 def test_full_disk_refuses_loudly_and_keeps_every_record(small_disk: Path, signer: Signer) -> None:
