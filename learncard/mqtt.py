@@ -98,7 +98,8 @@ def diagnose(section: dict[str, object], host: str, port: int, timeout: float = 
             return problem("server-certificate-expired", text)
         if "not yet valid" in text:
             return problem("server-certificate-not-yet-valid", text)
-        if "issuer" in text or "self-signed" in text or "self signed" in text:
+        if any(sign in text for sign in ("issuer", "self-signed", "self signed", "signature failure")):
+            # "signature failure": a CA of the same name but another key (a CA made again)
             return problem("unknown-ca", text)
         return problem("server-certificate", text)
     except ssl.SSLError as err:

@@ -304,3 +304,23 @@ def test_tls_failure_cause_is_in_status(tmp_path: Path, county: TestCounty) -> N
             assert "server-certificate-not-yet-valid" in shown and "check the time" in shown
     finally:
         broker.stop()
+
+
+def test_connection_causes_are_named(tmp_path: Path) -> None:
+    """The diagnosis behind ``uplink_problem``: an unknown CA, an expired server certificate, no broker."""
+    from learncard.mqtt import diagnose
+
+    ca, cert, key = tls_files(tmp_path / "tls", server_valid_from=datetime.now(UTC) - timedelta(days=40))
+    other_ca = tls_files(tmp_path / "other", server_valid_from=datetime.now(UTC))[0]
+    tls_port = free_port()
+    broker = Mosquitto(tmp_path / "broker", extra_conf=(
+        f"listener {tls_port} 127.0.0.1\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n")).start()
+    try:
+        section = {"tls": True, "ca_file": str(ca), "cert_file": "", "key_file": ""}
+        assert "server-certificate-expired" == diagnose(section, "127.0.0.1", tls_port)["cause"]
+        section["ca_file"] = str(other_ca)
+        found = diagnose(section, "127.0.0.1", tls_port)
+        assert "unknown-ca" == found["cause"], found
+        assert "refused" == diagnose(section, "127.0.0.1", free_port())["cause"]
+    finally:
+        broker.stop()
