@@ -258,3 +258,35 @@ def test_healthz_fails_while_the_store_cannot_commit(tmp_path: Path, county: Tes
         receipts.client.close()
     finally:
         gw.kill()
+
+
+def test_healthz_fails_while_the_inbox_is_over_its_bound(tmp_path: Path, county: TestCounty,
+                                                         mosquitto: Mosquitto) -> None:
+    gw = GatewayProcess(county, tmp_path / "gateway", mosquitto, kiosks=KIOSKS, metrics_port=free_port())
+    gw.config.write_text(gw.config.read_text().replace("[gateway]\n", "[gateway]\ninbox_max_messages = 2\n"))
+    gw.start()
+    try:
+        wait_until("the gateway", lambda: healthz(gw.metrics_port)[0] == 200, 60)
+        time.sleep(0.5)
+        chains = {kiosk: KioskChain(county, kiosk=kiosk) for kiosk in KIOSKS}
+        big = {kiosk: payload(chain.many(250)) for kiosk, chain in chains.items()}
+        flooder = TestClient(mosquitto.port)
+        assert flooder.wait_connected()
+        seen: list[tuple[int, str]] = []
+
+        def flood() -> None:
+            for _ in range(30):
+                infos = [flooder.client.publish(f"lc/v1/{kiosk}/rec", body, qos=1) for kiosk, body in big.items()]
+                for info in infos:
+                    info.wait_for_publish(60)
+
+        flooding = threading.Thread(target=flood, daemon=True)
+        flooding.start()
+        while flooding.is_alive() and not any(code == 503 for code, _ in seen):
+            seen.append(healthz(gw.metrics_port))
+        flooding.join()
+        flooder.close()
+        assert any(code == 503 and "inbox" in body for code, body in seen), seen[-3:]
+        wait_until("healthz to recover", lambda: healthz(gw.metrics_port)[0] == 200, 90)
+    finally:
+        gw.kill()
