@@ -18,7 +18,7 @@ from kiosk.messages import duration_text, rejection, say
 from kiosk.reader.base import CardRead
 from kiosk.signer import Signer
 from records import card
-from records.errors import RecordError
+from records.errors import MalformedCredential, RecordError
 from records.record import format_time, parse_time
 from records.rules import (
     CreditRule,
@@ -66,6 +66,8 @@ class Taps:
         how = "nfc" if read.how == "nfc" else "qr"
         verified: card.Credential | None = None
         try:
+            if read.torn:
+                raise MalformedCredential("卡片离开太快 / the card left before it was read whole", reason="truncated")
             data = card.from_qr_text(read.text or "") if how == "qr" else card.from_ndef(read.ndef or b"")
             verified = card.verify(data, {self.docs.county_id: self.docs.issuer})
             card.check_usable(verified, self.docs.revoked_cards(), int(now.wall.timestamp()))

@@ -25,7 +25,7 @@ class Written:
 
 
 def _targets(device: str) -> list[str]:
-    return ["212F"] if device.startswith("udp") else ["106A", "106B", "212F"]
+    return ["212F", "106A"] if device.startswith("udp") else ["106A", "106B", "212F"]
 
 
 def _one_tag(clf: Any, device: str, action: Any, timeout: float) -> Any:
@@ -45,8 +45,17 @@ def _one_tag(clf: Any, device: str, action: Any, timeout: float) -> Any:
     return result[0]
 
 
-def write_credential(device: str, credential: bytes, *, timeout: float = 30.0) -> Written:
-    """Write ``credential`` (the COSE bytes) as the tag's NDEF message, read it back, compare."""
+def _lock(tag: Any) -> Any:
+    """Make the tag read-only for good (lock bits; NTAG21x also its configuration pages)."""
+    if not tag.protect():
+        return TagError(f"{tag.type} 无法锁定 / this {tag.type} tag could not be locked")
+    return None
+
+
+def write_credential(device: str, credential: bytes, *, timeout: float = 30.0, lock: bool = False) -> Written:
+    """Write ``credential`` (the COSE bytes) as the tag's NDEF message, read it back, compare.
+    ``lock``: then set the tag's lock bits (it can never be written again) and check, read
+    afresh, that it says read-only and still holds the credential."""
     import nfc
 
     message = card.to_ndef(credential)
@@ -67,8 +76,18 @@ def write_credential(device: str, credential: bytes, *, timeout: float = 30.0) -
     with nfc.ContactlessFrontend(device) as clf:
         written = _one_tag(clf, device, write, timeout)
         time.sleep(0.1)
-        read_back = _one_tag(clf, device, lambda tag: bytes(tag.ndef.octets) if tag.ndef else b"", timeout)
+        read_back = _one_tag(clf, device, _octets, timeout)
+        if read_back == message and lock:
+            _one_tag(clf, device, _lock, timeout)
+            time.sleep(0.1)
+            read_back = _one_tag(clf, device, lambda tag: _octets(tag) if not tag.ndef.is_writeable else b"", timeout)
+            if read_back != message:
+                raise TagError("锁定后卡片仍可写入或内容改变 / after locking, the tag is still writable or changed")
     if read_back != message:
         raise TagError("写入后读出的内容不一致，请换一张卡 / "
                        "the tag did not read back what was written: use another tag")
     return written
+
+
+def _octets(tag: Any) -> bytes:
+    return bytes(tag.ndef.octets) if tag.ndef else b""

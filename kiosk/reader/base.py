@@ -22,12 +22,14 @@ class CardRead:
     ndef: for ``nfc``, the tag's whole NDEF message (``b""`` when the tag had none).
     text: for ``qr``, the scanned text.
     reader: the name of the reader that saw it (for logs and status).
+    torn: for ``nfc``, the card left the reader before its NDEF was read whole.
     """
 
     how: str
     reader: str
     ndef: bytes | None = None
     text: str | None = None
+    torn: bool = False
 
 
 Emit = Callable[[CardRead], None]

@@ -87,16 +87,17 @@ def sheet_command(ctx: click.Context, keys: tuple[str, ...], sheet_file: Path) -
 @click.argument("card_id")
 @click.option("--device", default="usb", show_default=True, help="nfcpy device path (usb, tty:USB0:pn532, …).")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a tag.")
+@click.option("--lock", is_flag=True, help="Then lock the tag for good (it can never be written again).")
 @click.pass_context
-def write(ctx: click.Context, card_id: str, device: str, timeout: float) -> None:
+def write(ctx: click.Context, card_id: str, device: str, timeout: float, lock: bool) -> None:
     """Write a card's credential to an NFC tag, read it back and verify it before saying so."""
     from provisioning.tagwriter import write_credential
 
     data = CardOffice(open_home(ctx)).credential(card_id)
     click.echo("请把空白卡放在写卡器上 / put a blank tag on the writer …", err=True)
-    written = write_credential(device, data, timeout=timeout)
+    written = write_credential(device, data, timeout=timeout, lock=lock)
     click.echo(f"card {card_id} written to a {written.tag_type} ({written.bytes_written} of {written.capacity} "
-               "bytes) and verified")
+               f"bytes){' and locked' if lock else ''} and verified")
 
 
 @cards.command("revoke")

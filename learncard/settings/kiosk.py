@@ -41,6 +41,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "readers": {
         "enabled": Key(["simulated"], "list", help="simulated, nfc, hid, camera"),
         "nfc_device": Key("usb", help="nfcpy device path, e.g. usb, tty:USB0:pn532, udp"),
+        "nfc_poll_ms": Key(50, "int", help="milliseconds between NFC polls while no card is there"),
         "hid_device": Key("", "path", help="/dev/input/by-id/... of a keyboard-wedge scanner"),
         "camera_device": Key(0, "int", help="camera index for QR scanning"),
     },
