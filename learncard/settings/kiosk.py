@@ -44,6 +44,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "nfc_poll_ms": Key(50, "int", help="milliseconds between NFC polls while no card is there"),
         "hid_device": Key("", "path", help="/dev/input/by-id/... of a keyboard-wedge scanner"),
         "camera_device": Key(0, "int", help="camera index for QR scanning"),
+        "camera_source": Key("", help="a camera's device path (/dev/v4l/by-id/…-video-index0) or a video "
+                             "file; empty: camera_device's index"),
     },
     "uplink": {
         "host": Key("localhost", help="MQTT broker host"),

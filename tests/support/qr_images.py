@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import qrcode
@@ -82,3 +83,26 @@ def frames(texts: list[str], n: int, seed: int = 7) -> list[tuple[str, Image.Ima
         image, params = frame(text, rng)
         out.append((text, image, params))
     return out
+
+
+def write_video(path: Path, scenes: list[tuple[str | None, int]], fps: int = 30) -> Path:
+    """A Motion-JPEG video (what most USB cameras send) of 640×480 scenes: each scene is a QR
+    code of ``text`` held in the middle of the picture (None: nothing shown) for ``count``
+    frames. Written with OpenCV, read back by the camera reader's own capture."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
+    if not writer.isOpened():
+        raise OSError(f"cannot write a video to {path}")
+    try:
+        for text, count in scenes:
+            canvas = Image.new("L", (W, H), 170)
+            if text is not None:
+                code = qr_image(text, 4)
+                canvas.paste(code, ((W - code.width) // 2, (H - code.height) // 2))
+            picture = cv2.cvtColor(np.asarray(canvas), cv2.COLOR_GRAY2BGR)
+            for _ in range(count):
+                writer.write(picture)
+    finally:
+        writer.release()
+    return path
