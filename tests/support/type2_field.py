@@ -23,6 +23,7 @@ import select
 import socket
 import subprocess
 import sys
+import time
 from typing import Any
 
 from tests.support.ntag21x import Ntag21x
@@ -38,6 +39,7 @@ class Field:
         self.chip: Ntag21x | None = None
         self.vanish_after: int | None = None
         self.gone = False  # the chip was pulled away mid-read: silent until the next present
+        self.polls = 0  # polls nobody answered
 
     def datagram(self, data: bytes, addr: Any) -> None:
         if data.startswith(b"RFOFF"):
@@ -52,6 +54,7 @@ class Field:
         here = self.chip is not None and not self.gone and brty == b"106A"
         if not here:
             if frame in (b"\x26", b"\x52") or brty != b"106A":  # a poll nobody answers
+                self.polls += 1
                 self.sock.sendto(b"RFOFF", addr)
             return
         assert self.chip is not None
@@ -75,7 +78,7 @@ class Field:
             return {"error": f"unknown op {op}"}
         chip = self.chip
         return {"memory": chip.memory.hex() if chip else None, "commands": chip.commands if chip else 0,
-                "state": chip.state if chip else None}
+                "state": chip.state if chip else None, "polls": self.polls}
 
     def serve(self) -> None:
         stdin = sys.stdin
@@ -126,6 +129,15 @@ class Type2Field:
 
     def commands(self) -> int:
         return int(self._call({"op": "memory"})["commands"])
+
+    def wait_for_polls(self, timeout: float = 30.0) -> None:
+        """Until a reader polls the empty field (it has seen the last card go)."""
+        seen = int(self._call({"op": "memory"})["polls"])
+        deadline = time.monotonic() + timeout
+        while int(self._call({"op": "memory"})["polls"]) <= seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError("no reader polled the field")
+            time.sleep(0.005)
 
     def close(self) -> None:
         if self.proc.stdin:
