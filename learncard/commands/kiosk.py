@@ -12,6 +12,7 @@ import click
 from kiosk.control import ControlClient
 from learncard import context
 from learncard.commands.common import config_group
+from learncard.commands.kiosk_readers import readers as readers_group
 
 
 @click.group("kiosk")
@@ -21,6 +22,7 @@ def group() -> None:
 
 
 group.add_command(config_group("kiosk"))
+group.add_command(readers_group)
 
 
 def socket_path(ctx: click.Context) -> Path:

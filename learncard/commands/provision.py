@@ -13,7 +13,7 @@ import click
 from learncard import context
 from learncard.commands.common import config_group
 from learncard.config import to_toml
-from provisioning import broker, enroll, kiosks
+from provisioning import broker, enroll, kiosk_readers, kiosks
 from provisioning.errors import ProvisioningError
 from provisioning.files import write_atomic
 from provisioning.home import CountyHome
@@ -108,20 +108,30 @@ def _request_from(request_file: Path | None, generate: bool, kiosk: str | None, 
               help="Where to write the kiosk's bundle (default: <home>/kiosks/<kiosk>).")
 @click.option("--broker-host", default="localhost", show_default=True, help="The broker as kiosks reach it.")
 @click.option("--broker-port", type=int, default=8883, show_default=True, help="The broker's TLS port.")
+@click.option("--readers", default="nfc,camera", show_default=True,
+              help="The kiosk's readers, comma-separated: nfc, camera, hid, simulated.")
+@click.option("--nfc-device", default="usb", show_default=True,
+              help="nfcpy device string: usb, usb:054c:06c3, tty:AMA0:pn532 … (docs/readers.md).")
+@click.option("--camera-source", default="", help="The camera's /dev/v4l/by-id/…-video-index0 (default: the first).")
+@click.option("--hid-device", default="", help="A code scanner's /dev/input/by-id/…-event-kbd (with --readers hid).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def enroll_command(ctx: click.Context, request_file: Path | None, generate: bool, kiosk: str | None,
                    venue: str, venue_name: str, level: str, out_dir: Path | None, broker_host: str,
-                   broker_port: int, as_json: bool) -> None:
+                   broker_port: int, readers: str, nfc_device: str, camera_source: str, hid_device: str,
+                   as_json: bool) -> None:
     """Enrol a kiosk: check its request, sign its TLS certificate, add its signing key to the
     registry and write its configuration bundle (the file the kiosk agent reads)."""
     home = open_home(ctx)
+    chosen = kiosk_readers.readers_section(readers, nfc_device=nfc_device, camera_source=camera_source,
+                                           hid_device=hid_device)
     bundle = out_dir or home.path_of(f"kiosks/{kiosk or 'new'}")
     request = _request_from(request_file, generate, kiosk, bundle)
     if out_dir is None:
         bundle = home.path_of(f"kiosks/{request.kiosk}")
     doc = enroll.register(home, request, venue, level, venue_name)
     values = enroll.write_bundle(home, request, venue, venue_name, bundle, broker_host, broker_port)
+    values["readers"] = chosen
     write_atomic(bundle / "kiosk.toml", "# written by `learncard provision enroll`\n" + to_toml(values))
     acl = broker.refresh_acl(home)
     out({"kiosk": request.kiosk, "bundle": str(bundle), "registry_version": doc.version,

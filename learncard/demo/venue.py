@@ -64,7 +64,7 @@ def provision(processes: Processes, folder: Path, broker_port: int) -> tuple[Cou
     steps = [
         ["init", "--county", COUNTY, "--home-page", "https://learn.county-demo.example"],
         ["enroll", "--generate", "--kiosk", KIOSK, "--venue", VENUE, "--venue-name", VENUE_NAME,
-         "--level", "township-school", "--out", str(kiosk_dir), "--broker-host", "localhost",
+         "--readers", "simulated", "--level", "township-school", "--out", str(kiosk_dir), "--broker-host", "localhost",
          "--broker-port", str(broker_port)],
         ["broker-config", "--out", str(broker_dir), "--port", str(broker_port), "--address", "127.0.0.1",
          "--user", getpass.getuser()],
