@@ -10,7 +10,8 @@ RecordError                       base of everything this package raises
 │   └── MalformedCredential       not a card credential (QR text, NDEF, CBOR, COSE)
 ├── CardRefused                   a valid-looking card that must not be accepted
 │   (``reason`` is one of the fixed ``tap.rejected`` reasons)
-└── InvalidLearnerCode            a learner code with a wrong length or check digit
+├── InvalidLearnerCode            a learner code with a wrong length or check digit
+└── SunError                      an NTAG 424 DNA SUN message that is malformed or not the county's
 
 Every error carries a short machine ``reason`` (used in receipts and ``tap.rejected``
 records) and its message says what happened in words a person can act on.
@@ -66,3 +67,7 @@ class CardRefused(RecordError):
 
 class InvalidLearnerCode(RecordError):
     reason = "bad-learner-code"
+
+
+class SunError(RecordError):
+    reason = "bad-sun"
