@@ -26,6 +26,7 @@ import orjson
 
 from gateway.county_files import CountyFiles
 from gateway.store import Chain, Store, Tx
+from gateway.sun_check import SunCheck
 from records import jws
 from records.chain import missing_ranges
 from records.errors import MalformedRecord, RecordError
@@ -71,10 +72,12 @@ VALIDATORS = {name: fastjsonschema.compile(schema) for name, schema in SCHEMAS.i
 
 
 class Ingest:
-    def __init__(self, store: Store, county: CountyFiles, now: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, county: CountyFiles, now: Callable[[], datetime],
+                 sun_check: SunCheck | None = None) -> None:
         self.store = store
         self.county = county
         self.now = now
+        self.sun_check = sun_check  # NTAG 424 DNA anti-clone check (gateway/sun_check.py)
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:
         out = Outcome(kiosk)
@@ -184,6 +187,8 @@ class Ingest:
             rec = line.record
             assert rec is not None
             flags = self._clock_flags(chain, rec)
+            if self.sun_check is not None:
+                flags = ",".join(f for f in (flags, self.sun_check.flag(tx, kiosk, rec)) if f)
             out.flagged += bool(flags)
             rows.append((kiosk, epoch, line.seq, rec.id, rec.type, rec.event["venue"], rec.event["time"],
                          rec.hash, rec.prev, rec.token, flags, received_ms))

@@ -17,7 +17,7 @@ from kiosk.journal import Journal, Tx
 from kiosk.messages import duration_text, rejection, say
 from kiosk.reader.base import CardRead
 from kiosk.signer import Signer
-from records import card
+from records import card, sun
 from records.errors import MalformedCredential, RecordError
 from records.record import format_time, parse_time
 from records.rules import (
@@ -78,7 +78,8 @@ class Taps:
         if verified.staff:
             return {"outcome": "staff-card", "card_id": verified.card_id, "name": verified.name,
                     "message": say("staff-card"), "advice": None}
-        return self.attend(verified, how, now)
+        found = sun.find_in_ndef(read.ndef) if how == "nfc" and read.ndef else None  # NTAG 424 DNA cards
+        return self.attend(verified, how, now, sun={"e": found.e, "c": found.c} if found else None)
 
     def reject(self, reason: str, how: str, cred: card.Credential | None, now: Moment) -> dict[str, Any]:
         data: dict[str, Any] = {"reason": reason, "how": how}
@@ -102,7 +103,8 @@ class Taps:
         return {"session_id": row[0], "course": row[1], "planned_start": row[2],
                 "planned_end": row[3], "credit_rule": json.loads(row[4])}
 
-    def attend(self, cred: card.Credential, how: str, now: Moment) -> dict[str, Any]:
+    def attend(self, cred: card.Credential, how: str, now: Moment,
+               sun: dict[str, str] | None = None) -> dict[str, Any]:
         learner = cred.learner_code
         conn = self.journal.conn
         session = self.current_session(self.journal)
@@ -125,17 +127,20 @@ class Taps:
                     "message": {"zh_CN": zh, "en": en}, "advice": None,
                     **self.totals(learner, now)}
         if decision.action == "checkin":
-            return {**base, **self.check_in(cred, how, session, now)}
+            return {**base, **self.check_in(cred, how, session, now, sun)}
         assert open_checkin is not None
         return {**base, **self.check_out(learner, cred.card_id, how, open_checkin,
                                          decision.seconds_present, now)}
 
     def check_in(self, cred: card.Credential, how: str, session: dict[str, Any] | None,
-                 now: Moment) -> dict[str, Any]:
+                 now: Moment, sun: dict[str, str] | None = None) -> dict[str, Any]:
+        """``sun``: an NTAG 424 DNA card's SUN message, recorded for the gateway to check."""
         learner = cred.learner_code
         session_id = session["session_id"] if session else None
         data = {"learner": learner, "card": cred.card_id, "session_id": session_id, "how": how,
                 "groups": cred.group_names}
+        if sun:
+            data["sun"] = sun
         with self.journal.transaction() as tx:
             rec = tx.append(self.signer.maker("attendance.checkin", data, now))
             tx.execute("INSERT OR REPLACE INTO open_checkins VALUES (?,?,?,?,?,?,?)",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from gateway import sun_check
 from gateway.county_files import CountyFiles
 from gateway.errors import AlreadyRunning, GatewayError
 from gateway.inbox import Bounds
@@ -25,7 +26,7 @@ from learncard import instance
 from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, mqtt_client
 from records import keys
-from records.errors import MalformedError
+from records.errors import MalformedError, SunError
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,11 @@ def _build(cfg: Config) -> GatewayApp:
                                                "staff": Path(g["staff"])})
     county.load(first=True)
     store = Store.open(cfg["store"]["url"])
-    ingest = Ingest(store, county, lambda: datetime.now(UTC))
+    try:
+        sun = sun_check.from_config(g)
+    except SunError as err:
+        raise ConfigError(f"gateway.sun_master_key: {err}") from err
+    ingest = Ingest(store, county, lambda: datetime.now(UTC), sun)
     metrics = Metrics()
     client = mqtt_client(b, g["client_id"])
     service = GatewayService(client, ingest, store, county, metrics, g["share_group"], limits(cfg))

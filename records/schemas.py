@@ -68,6 +68,13 @@ def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> di
 
 
 NULLABLE_SESSION = {"anyOf": [SESSION_ID, {"type": "null"}]}
+SUN = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["e", "c"],
+    "properties": {"e": {"type": "string", "pattern": "^[0-9A-F]{32}$"},
+                   "c": {"type": "string", "pattern": "^[0-9A-F]{16}$"}},
+}
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "session.opened": _obj(
@@ -96,7 +103,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "session_id": NULLABLE_SESSION,
             "how": {"enum": ["nfc", "qr"]},
             "groups": GROUPS,
-        }
+        },
+        {"sun": SUN},  # an NTAG 424 DNA card's SUN message, checked at the gateway
     ),
     "attendance.checkout": _obj(
         {

@@ -133,3 +133,46 @@ def judge(last_counter: int | None, tap: SunTap) -> str:
     if last_counter is None or tap.counter > last_counter:
         return "ok"
     return "replayed" if tap.counter == last_counter else "stale"
+
+
+# --- the SUN record on the card -------------------------------------------------------------
+# An NTAG 424 DNA learning card's NDEF: the credential record (records.ndef), then one
+# external-type record "lcsun:1" whose 48-byte payload the chip overwrites on every read with
+# the mirrored PICCData (32 hex digits) and SDMMAC (16) — its SDM offsets point there, with an
+# empty MAC input (the MAC binds UID and counter; the credential is signed by the county).
+
+SUN_RECORD_TYPE = b"lcsun:1"
+_TNF_EXTERNAL, _SR, _IL = 0x04, 0x10, 0x08
+
+
+def sun_record(sun: Sun | None = None, *, last: bool = True) -> bytes:
+    """The SUN record (``None``: the zeros a personalised chip overwrites), not message-begin."""
+    payload = (sun.e + sun.c).encode() if sun else b"0" * 48
+    header = _SR | _TNF_EXTERNAL | (0x40 if last else 0)
+    return bytes([header, len(SUN_RECORD_TYPE), len(payload)]) + SUN_RECORD_TYPE + payload
+
+
+def find_in_ndef(message: bytes) -> Sun | None:
+    """The SUN message of the card's ``lcsun:1`` record, or None (a card without one, or a
+    record that is not one: a malformed SUN is the gateway's to judge, so it is kept only when
+    well-formed)."""
+    pos = 0
+    while pos + 3 <= len(message):
+        header, type_len = message[pos], message[pos + 1]
+        if header & _SR:
+            length, pos = message[pos + 2], pos + 3
+        else:
+            length, pos = int.from_bytes(message[pos + 2:pos + 6], "big"), pos + 6
+        id_len = message[pos] if header & _IL else 0
+        pos += 1 if header & _IL else 0
+        rtype = message[pos:pos + type_len]
+        payload = message[pos + type_len + id_len:pos + type_len + id_len + length]
+        pos += type_len + id_len + length
+        if header & 0x07 == _TNF_EXTERNAL and rtype == SUN_RECORD_TYPE and len(payload) == 48:
+            try:
+                return Sun.parse(payload[:32].decode("ascii"), payload[32:].decode("ascii"))
+            except (UnicodeDecodeError, SunError):
+                return None
+        if header & 0x40:  # message end
+            break
+    return None

@@ -11,6 +11,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "registry": Key("registry.jws", "path"),
         "revoked_cards": Key("revoked-cards.jws", "path"),
         "staff": Key("staff.jws", "path"),
+        "sun_master_key": Key("", "path", help="file with the county's NTAG 424 DNA SDM master key (32 hex "
+                              "digits); empty: SUN messages are not checked"),
         "share_group": Key("gateways"),
         "client_id": Key("gateway-1"),
         "metrics_port": Key(9464, "int"),
