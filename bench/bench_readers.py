@@ -143,9 +143,11 @@ def run(quick: bool) -> list[Result]:
                percentile(agent, 99) * 1000, "ms", "raw nfcpy read of the same card, p99", percentile(raw, 99) * 1000,
                "p99 ≤ 250 ms", percentile(agent, 99) <= 0.250,
                note="nfcpy's own Type 2 code (sense_tta, tt2_nxp, NDEF) over its udp device, polling every 50 ms "
-                    "(`nfc_poll_ms`), the chip simulated in its own process. The raw baseline starts with the card "
-                    "already there. A real reader adds the air time: about 12 exchanges for an NTAG213 "
-                    "credential (activation, the product probes, nine 16-byte READs) at 106 kbit/s plus the "
+                    "(`nfc_poll_ms`), the chip simulated in its own process; each of the cards a different one, "
+                    "presented at a random moment within a poll interval once the reader polls the empty field "
+                    "again. The raw baseline starts with the card already there. A real reader adds the air "
+                    "time: about 12 exchanges for an NTAG213 credential (activation, the product probes, "
+                    "nine 16-byte READs) at 106 kbit/s plus the "
                     "reader's USB or serial round trip per exchange — an estimate of 30–60 ms on an RC-S380, "
                     "more on a PN532 over a 115200-baud UART; not measured (no reader here)."),
     ]
