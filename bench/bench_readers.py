@@ -20,12 +20,12 @@ from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.ntag21x import memory_image
 from tests.support.qr_images import H, W, frames, qr_image
-from tests.support.type2_field import Type2Field
+from tests.support.nfc_field import NfcField
 
 GROUP = "Card readers (issues 7 and 16)"
 
 
-def raw_nfc(field: Type2Field, memory: bytes, n: int) -> list[float]:
+def raw_nfc(field: NfcField, memory: bytes, n: int) -> list[float]:
     """Plain nfcpy: the card already in the field, connect → NDEF read, seconds."""
     import nfc
 
@@ -47,9 +47,9 @@ def nfc_latency(county: TestCounty, n: int) -> tuple[list[float], list[float]]:
     within one poll interval after that poll — a resident does not tap in step with the reader."""
     rng = random.Random(16)
     cards = [memory_image("NTAG213", card.to_ndef(county.card_bytes(county.credential()))) for _ in range(n)]
-    with Type2Field() as field:
+    with NfcField() as field:
         raw = raw_nfc(field, cards[0], n)
-    with tempfile.TemporaryDirectory() as tmp, Type2Field() as field:
+    with tempfile.TemporaryDirectory() as tmp, NfcField() as field:
         kiosk = KioskSetup(county, Path(tmp) / "kiosk")
         kiosk.set("readers", "enabled", ["nfc"])
         kiosk.set("readers", "nfc_device", field.device)

@@ -15,7 +15,7 @@ from records import card
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.ntag21x import memory_image
-from tests.support.type2_field import Type2Field
+from tests.support.nfc_field import NfcField
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ class TestReadersTest:
         kiosk = KioskSetup(county, tmp_path / "kiosk")
         ndef = (card.to_ndef(county.card_bytes(county.credential())) if message == "credential"
                 else b"".join(ndeflib.message_encoder([ndeflib.UriRecord("https://example.org")])))
-        with Type2Field() as field:
+        with NfcField() as field:
             kiosk.set("readers", "enabled", ["nfc"])
             kiosk.set("readers", "nfc_device", field.device)
             field.present(memory_image("NTAG213", ndef))
@@ -92,7 +92,7 @@ class TestReadersTest:
 
     def test_nothing_read_is_a_failure(self, tmp_path: Path, county: TestCounty) -> None:
         kiosk = KioskSetup(county, tmp_path / "kiosk")
-        with Type2Field() as field:
+        with NfcField() as field:
             kiosk.set("readers", "enabled", ["nfc"])
             kiosk.set("readers", "nfc_device", field.device)
             result = CliRunner().invoke(cli, ["kiosk", "--config", str(kiosk.config_file), "readers", "test",

@@ -1,5 +1,6 @@
-"""The NFC reader through the real nfcpy stack and its simulated udp device (Type 3 tags);
-Type 2 and Type 4 at nfcpy's tag boundary (no hardware here)."""
+"""The NFC reader through the real nfcpy stack and its simulated udp device (Type 3 tags,
+nfcpy's own emulation); Type 2 and Type 4 cards are in test_reader_type2.py and
+test_reader_type4.py."""
 
 from __future__ import annotations
 
@@ -137,10 +138,10 @@ def test_unplugged_reader_reports_and_reconnects(county: TestCounty) -> None:
         tag.remove()
 
 
-class TestType4AtTheTagBoundary:
-    """No Type 4 card is simulated yet (Type 2 is, through nfcpy's own code:
-    test_reader_type2.py): the reader's handling of a Type 4 tag object is the same code path,
-    tested with a stand-in of nfcpy's tag interface."""
+class TestNdefOfAtTheTagBoundary:
+    """How the reader treats nfcpy's answers, with stand-ins of nfcpy's tag interface for the
+    cases the simulated cards cannot produce on demand (Type 2 and Type 4 through nfcpy's own
+    code: test_reader_type2.py, test_reader_type4.py)."""
 
     def test_ndef_of_a_type4_tag(self, county: TestCounty) -> None:
         message = card.to_ndef(county.card_bytes(county.credential()))

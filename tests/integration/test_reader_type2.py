@@ -1,6 +1,6 @@
 """NTAG213/215/216 cards through nfcpy's own Type 2 code: nfcpy's ``udp`` device, ``sense_tta``,
 ``nfc.tag.tt2_nxp`` (GET_VERSION picks the product) and NDEF parsing, against a simulated chip
-in a field process (``tests/support/type2_field.py``). The kiosk's reader, its agent and
+in a field process (``tests/support/nfc_field.py``). The kiosk's reader, its agent and
 ``provision cards write`` are the real ones."""
 
 from __future__ import annotations
@@ -26,19 +26,19 @@ from records import card
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.ntag21x import MODELS, memory_image
-from tests.support.type2_field import Type2Field
+from tests.support.nfc_field import NfcField
 from tests.support.venue import wait_until
 
 PASSWORD = bytes.fromhex("a1b2c3d4") + bytes.fromhex("5a5a")  # PWD, then PACK
 
 
 @pytest.fixture
-def field() -> Iterator[Type2Field]:
-    with Type2Field() as f:
+def field() -> Iterator[NfcField]:
+    with NfcField() as f:
         yield f
 
 
-def read_once(field: Type2Field, wait: float = 10) -> CardRead:
+def read_once(field: NfcField, wait: float = 10) -> CardRead:
     reads: queue.Queue[CardRead] = queue.Queue()
     stop = threading.Event()
     thread = threading.Thread(target=NfcReader(field.device).run, args=(reads.put, lambda *a: None, stop), daemon=True)
@@ -50,7 +50,7 @@ def read_once(field: Type2Field, wait: float = 10) -> CardRead:
         thread.join(timeout=10)
 
 
-def nfcpy_tag(field: Type2Field, action) -> object:
+def nfcpy_tag(field: NfcField, action) -> object:
     """Run ``action(tag)`` on the card in the field with plain nfcpy (no project code)."""
     out: list[object] = []
     with nfc.ContactlessFrontend(field.device) as clf:
@@ -63,7 +63,7 @@ def nfcpy_tag(field: Type2Field, action) -> object:
 
 class TestReading:
     @pytest.mark.parametrize("model", sorted(MODELS))
-    def test_credential_is_read_once_while_the_card_stays(self, model: str, field: Type2Field,
+    def test_credential_is_read_once_while_the_card_stays(self, model: str, field: NfcField,
                                                            county: TestCounty) -> None:
         data = county.card_bytes(county.credential())
         field.present(memory_image(model, card.to_ndef(data)), model)
@@ -85,7 +85,7 @@ class TestReading:
             stop.set()
             thread.join(timeout=10)
 
-    def test_password_protected_card_reads_as_no_learning_card(self, field: Type2Field) -> None:
+    def test_password_protected_card_reads_as_no_learning_card(self, field: NfcField) -> None:
         """A card whose pages from 4 on need PWD_AUTH to be read: the kiosk has no password."""
         message = b"".join(ndeflib.message_encoder([ndeflib.TextRecord("secret")]))
         field.present(memory_image("NTAG213", message, password=PASSWORD, read_protect=True))
@@ -97,7 +97,7 @@ class TestReading:
         # nfcpy with the password reads it: the chip's PWD_AUTH and PACK are as nfcpy expects
         assert message == nfcpy_tag(field, lambda tag: tag.authenticate(PASSWORD) and bytes(tag.ndef.octets))
 
-    def test_card_pulled_away_mid_read_is_torn_not_blank(self, field: Type2Field, county: TestCounty) -> None:
+    def test_card_pulled_away_mid_read_is_torn_not_blank(self, field: NfcField, county: TestCounty) -> None:
         """The chip answers activation and a few READs, then leaves: the reader says so (the
         agent answers "tap again"), instead of calling it a card without data."""
         message = card.to_ndef(county.card_bytes(county.credential()))
@@ -106,7 +106,7 @@ class TestReading:
         assert (b"", True) == (read.ndef, read.torn)
 
 
-def test_agent_checks_in_ntag_cards_and_refuses_others(tmp_path: Path, county: TestCounty, field: Type2Field,
+def test_agent_checks_in_ntag_cards_and_refuses_others(tmp_path: Path, county: TestCounty, field: NfcField,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     """The kiosk agent with its NFC reader on the simulated field: an NTAG213 credential checks
     in; a foreign NDEF, a blank (unformatted) chip, a password-protected card and a card pulled
@@ -140,7 +140,7 @@ def test_agent_checks_in_ntag_cards_and_refuses_others(tmp_path: Path, county: T
 
 
 class TestWriting:
-    def test_write_then_the_kiosk_reads_it(self, field: Type2Field, county: TestCounty) -> None:
+    def test_write_then_the_kiosk_reads_it(self, field: NfcField, county: TestCounty) -> None:
         data = county.card_bytes(county.credential())
         field.present(memory_image("NTAG213", b""))  # a new card as NXP ships it: CC and an empty NDEF TLV
         written = write_credential(field.device, data, timeout=10)
@@ -151,19 +151,19 @@ class TestWriting:
         field.present(memory)
         assert data == card.from_ndef(read_once(field).ndef)
 
-    def test_write_protected_card_is_refused_untouched(self, field: Type2Field, county: TestCounty) -> None:
+    def test_write_protected_card_is_refused_untouched(self, field: NfcField, county: TestCounty) -> None:
         before = memory_image("NTAG213", b"", password=PASSWORD)
         field.present(before)
         with pytest.raises(TagError, match="read-only"):
             write_credential(field.device, county.card_bytes(county.credential()), timeout=10)
         assert before == field.memory()
 
-    def test_unformatted_card_is_refused(self, field: Type2Field, county: TestCounty) -> None:
+    def test_unformatted_card_is_refused(self, field: NfcField, county: TestCounty) -> None:
         field.present(memory_image("NTAG213", formatted=False))
         with pytest.raises(TagError, match="not NDEF formatted"):
             write_credential(field.device, county.card_bytes(county.credential()), timeout=10)
 
-    def test_cards_write_lock(self, tmp_path: Path, field: Type2Field) -> None:
+    def test_cards_write_lock(self, tmp_path: Path, field: NfcField) -> None:
         """``provision cards write --lock``: written, verified, then locked for good — lock
         bytes, CC read-only, dynamic lock bytes and CFGLCK set on the chip; writing it again
         is refused."""

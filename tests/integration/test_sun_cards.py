@@ -1,11 +1,10 @@
-"""Anti-clone cards end to end: the kiosk agent reads a card whose NDEF carries the credential
-and a SUN message (through nfcpy and the simulated field), records the SUN message in the
-check-in; the gateway's ingest verifies it with the county's keys and flags a cloned card —
-the same SUN message seen twice (a copied NDEF), a MAC that fails — with an alert.
-
-The simulated field holds an NTAG216 with the NDEF as an NTAG 424 DNA would have mirrored it
-on that read (the SUN values computed with the county's diversified keys, as the chip would):
-nfcpy's Type 4 path and the chip's own SUN computation are not simulated here."""
+"""Anti-clone cards end to end: the kiosk agent reads an NTAG 424 DNA through nfcpy's Type 4
+code and the simulated field (the chip mirrors a fresh SUN message on every read), records the
+SUN message in the check-in; the gateway's ingest verifies it with the county's keys, passes
+the genuine taps and flags a cloned card — an NTAG216 holding a copy of one read's NDEF (its
+counter replayed), a chip made with another key, a credential moved to another chip — with an
+alert. The card is created personalised (keys diversified from the county master key, SDM
+offsets at the SUN record): personalising it through the reader is not simulated."""
 
 from __future__ import annotations
 
@@ -23,8 +22,9 @@ from records.record import parse_unverified
 from tests.support.county import TestCounty
 from tests.support.gateway import NOW
 from tests.support.kiosk import KioskSetup
+from tests.support.nfc_field import NfcField
 from tests.support.ntag21x import memory_image
-from tests.support.type2_field import Type2Field
+from tests.support.ntag424 import personalised
 from tests.support.venue import wait_until
 
 MASTER = bytes.fromhex("8f1c2a7e5b3d9046e1f2a3b4c5d6e7f8")
@@ -37,12 +37,6 @@ def sun_message(county: str, counter: int, master: bytes = MASTER) -> sun.Sun:
     return sun.Sun.parse(e.hex(), c.hex())
 
 
-def card_ndef(credential: bytes, message: sun.Sun) -> bytes:
-    first = bytearray(card.to_ndef(credential))
-    first[0] &= ~0x40 & 0xFF  # not the last record any more
-    return bytes(first) + sun.sun_record(message)
-
-
 def gateway(tmp_path: Path, county: TestCounty) -> Ingest:
     reg = county.registry({"k-test-1": "v-test"})
     (tmp_path / "registry.jws").write_text(reg.token)
@@ -52,39 +46,45 @@ def gateway(tmp_path: Path, county: TestCounty) -> Ingest:
                   SunCheck(MASTER, county.county_id))
 
 
-def test_kiosk_records_the_sun_and_the_gateway_flags_a_replay(tmp_path: Path, county: TestCounty) -> None:
+def test_genuine_taps_pass_and_a_copied_ndef_is_flagged(tmp_path: Path, county: TestCounty) -> None:
     credential = county.card_bytes(county.credential())
+    chip = personalised(card.to_ndef(credential), UID, MASTER, county.county_id)
     kiosk = KioskSetup(county, tmp_path / "kiosk")
     kiosk.set("readers", "enabled", ["nfc"])
     kiosk.set("rules", "debounce_seconds", 0)
-    genuine = card_ndef(credential, sun_message(county.county_id, 5))
-    taps = [genuine,  # check-in, counter 5
-            card_ndef(credential, sun_message(county.county_id, 6)),  # check-out (no SUN recorded)
-            genuine]  # check-in again with the NDEF copied from the first read: counter 5 replayed
-    with Type2Field() as field:
+    outcomes = []
+    with NfcField() as field:
         kiosk.set("readers", "nfc_device", field.device)
         with kiosk.running() as app:
             screen = kiosk.client()
             wait_until("the reader", lambda: app.agent.readers.get("nfc", {}).get("state") == "ready", 10)
-            for ndef in taps:
-                field.present(memory_image("NTAG216", ndef), "NTAG216")
-                assert screen.next_event("tap.result")["result"]["outcome"] in ("checkin", "checkout")
+
+            def tap(present) -> bytes:
+                present()
+                outcomes.append(screen.next_event("tap.result")["result"])
+                if chip.sdm is not None and field.counter() is not None:
+                    chip.sdm.counter = field.counter()  # the card keeps its counter between taps
+                served = field.served()
                 field.remove()
+                return served
+
+            first_read = tap(lambda: field.present_type4(chip))  # check-in, counter 1
+            tap(lambda: field.present_type4(chip))  # check-out, counter 2 (a check-out records no SUN)
+            tap(lambda: field.present_type4(chip))  # check-in, counter 3
+            tap(lambda: field.present_type4(chip))  # check-out, counter 4
+            copy = first_read[2:2 + int.from_bytes(first_read[:2], "big")]
+            tap(lambda: field.present(memory_image("NTAG216", copy), "NTAG216"))  # the clone: counter 1 again
             screen.close()
             tokens = [r[0] for r in app.journal.conn.execute("SELECT token FROM records ORDER BY seq")]
-    records = [parse_unverified(t) for t in tokens]
-    checkins = [r for r in records if r.type == "attendance.checkin"]
-    assert 2 == len(checkins)
-    assert checkins[0].data["sun"] == checkins[1].data["sun"] == {"e": sun.find_in_ndef(genuine).e,
-                                                                  "c": sun.find_in_ndef(genuine).c}
+    assert ["checkin", "checkout", "checkin", "checkout", "checkin"] == [o["outcome"] for o in outcomes], outcomes
+    checkins = [r for r in (parse_unverified(t) for t in tokens) if r.type == "attendance.checkin"]
+    assert [1, 3, 1] == [sun.verify(sun.Sun(**r.data["sun"]), MASTER, county.county_id).counter for r in checkins]
     ingest = gateway(tmp_path, county)
-    out = ingest.handle("k-test-1", "\n".join(tokens).encode())
-    assert len(tokens) == out.stored
+    assert len(tokens) == ingest.handle("k-test-1", "\n".join(tokens).encode()).stored
     flags = dict(ingest.store.query("SELECT id, flags FROM records"))
-    assert CLONED not in flags[checkins[0].id]
-    assert CLONED in flags[checkins[1].id]
+    assert [False, False, True] == [CLONED in flags[r.id] for r in checkins]
     alerts = ingest.store.query("SELECT kind, detail FROM alerts")
-    assert [(CLONED, True)] == [(kind, checkins[1].id in detail) for kind, detail in alerts]
+    assert [(CLONED, True)] == [(kind, checkins[2].id in detail) for kind, detail in alerts]
     assert not any(UID.hex() in detail.lower() for _, detail in alerts)  # the chip's UID never shows
 
 

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import xor
+from typing import Protocol
 
 ACK, NAK = b"\x0a", b"\x00"
 IDLE, READY1, READY2, ACTIVE, AUTHENTICATED, HALT = "idle", "ready1", "ready2", "active", "authenticated", "halt"
@@ -75,6 +76,38 @@ def memory_image(model: str = "NTAG213", message: bytes | None = b"", *, uid: by
     mem[(m.cfg + 2) * 4:(m.cfg + 2) * 4 + 4] = key[0:4]
     mem[(m.cfg + 3) * 4:(m.cfg + 3) * 4 + 4] = key[4:6] + b"\x00\x00"
     return bytes(mem)
+
+
+class Chip(Protocol):
+    state: str
+    commands: int
+
+    @property
+    def uid(self) -> bytes: ...
+
+
+def activation(chip: Chip, frame: bytes, *, atqa: bytes, sak: bytes) -> bytes | None:
+    """ISO/IEC 14443-3 A for a 7-byte UID: REQA/WUPA, anticollision and select over two
+    cascade levels; the chip is ``ACTIVE`` after the second select (SAK ``sak``)."""
+    uid = chip.uid
+    cl1 = b"\x88" + uid[0:3] + bytes([0x88 ^ uid[0] ^ uid[1] ^ uid[2]])
+    cl2 = uid[3:7] + bytes([reduce(xor, uid[3:7])])
+    if frame in (b"\x26", b"\x52"):  # REQA wakes an idle chip, WUPA a halted one too
+        if chip.state == HALT and frame == b"\x26":
+            return None
+        chip.state = READY1
+        return atqa
+    if chip.state == READY1 and frame == b"\x93\x20":
+        return cl1
+    if chip.state == READY1 and frame == b"\x93\x70" + cl1:
+        chip.state = READY2
+        return b"\x04"  # SAK: UID not complete
+    if chip.state == READY2 and frame == b"\x95\x20":
+        return cl2
+    if chip.state == READY2 and frame == b"\x95\x70" + cl2:
+        chip.state = ACTIVE
+        return sak
+    return None
 
 
 @dataclass
@@ -163,26 +196,8 @@ class Ntag21x:
         self.state = IDLE
 
     def answer(self, frame: bytes) -> bytes | None:
-        uid = self.uid
-        cl1 = b"\x88" + uid[0:3] + bytes([0x88 ^ uid[0] ^ uid[1] ^ uid[2]])
-        cl2 = uid[3:7] + bytes([reduce(xor, uid[3:7])])
-        if frame in (b"\x26", b"\x52"):  # REQA wakes an idle chip, WUPA a halted one too
-            if self.state == HALT and frame == b"\x26":
-                return None
-            self.state = READY1
-            return b"\x44\x00"  # ATQA of a double-size UID
-        if self.state == READY1 and frame == b"\x93\x20":
-            return cl1
-        if self.state == READY1 and frame == b"\x93\x70" + cl1:
-            self.state = READY2
-            return b"\x04"  # SAK: UID not complete
-        if self.state == READY2 and frame == b"\x95\x20":
-            return cl2
-        if self.state == READY2 and frame == b"\x95\x70" + cl2:
-            self.state = ACTIVE
-            return b"\x00"  # SAK: a Type 2 tag
         if self.state not in (ACTIVE, AUTHENTICATED):
-            return None
+            return activation(self, frame, atqa=b"\x44\x00", sak=b"\x00")  # SAK 00: a Type 2 tag
         self.commands += 1
         reply = self._command(frame)
         if reply == NAK:

@@ -1,11 +1,12 @@
-"""A reader's RF field with an NTAG21x card in it, on the far side of nfcpy's simulated ``udp``
-device: the reader (the kiosk's agent, ``provision cards write``, nfcpy itself) opens
-``udp:localhost:<port>`` and drives nfcpy's own ``sense_tta``, ``nfc.tag.tt2``,
-``nfc.tag.tt2_nxp`` and NDEF code; this process answers as the chip (``tests.support.ntag21x``).
+"""A reader's RF field with an NTAG21x (Type 2) or an NTAG 424 DNA (Type 4) card in it, on the
+far side of nfcpy's simulated ``udp`` device: the reader (the kiosk's agent, ``provision cards
+write``, nfcpy itself) opens ``udp:localhost:<port>`` and drives nfcpy's own ``sense_tta``,
+``nfc.tag.tt2``, ``nfc.tag.tt2_nxp``, ``nfc.tag.tt4`` and NDEF code; this process answers as the
+chip (``tests.support.ntag21x``, ``tests.support.ntag424``).
 
-The field runs as its own process (``python -m tests.support.type2_field <port>``): nfcpy gives a
+The field runs as its own process (``python -m tests.support.nfc_field <port>``): nfcpy gives a
 Type 2 READ 5 ms before it gives up, less than one switch of Python's interpreter lock in a
-busy test process. The test drives it through ``Type2Field`` (one JSON line per command on the
+busy test process. The test drives it through ``NfcField`` (one JSON line per command on the
 process's stdin, one answer on its stdout): put a card on the reader, take it away (at once or
 after so many commands: a card pulled away mid-read), read the chip's memory back.
 
@@ -27,6 +28,7 @@ import time
 from typing import Any
 
 from tests.support.ntag21x import Ntag21x
+from tests.support.ntag424 import Ntag424, Sdm
 from tests.support.ports import free_port
 
 
@@ -36,7 +38,7 @@ class Field:
     def __init__(self, port: int) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", port))
-        self.chip: Ntag21x | None = None
+        self.chip: Ntag21x | Ntag424 | None = None
         self.vanish_after: int | None = None
         self.gone = False  # the chip was pulled away mid-read: silent until the next present
         self.polls = 0  # polls nobody answered
@@ -69,7 +71,13 @@ class Field:
         cmd = json.loads(line)
         op = cmd["op"]
         if op == "present":
-            self.chip = Ntag21x.of(cmd["model"], bytes.fromhex(cmd["memory"]))
+            if cmd["model"] == "NTAG424DNA":
+                sdm = cmd["sdm"] and Sdm(**{k: bytes.fromhex(v) if k.endswith("key") else v
+                                            for k, v in cmd["sdm"].items()})
+                self.chip = Ntag424(bytes.fromhex(cmd["uid"]), bytearray.fromhex(cmd["memory"]), sdm or None,
+                                    cmd["writable"])
+            else:
+                self.chip = Ntag21x.of(cmd["model"], bytes.fromhex(cmd["memory"]))
             self.vanish_after = cmd.get("vanish_after")
             self.gone = False
         elif op == "remove":
@@ -77,8 +85,11 @@ class Field:
         elif op != "memory":
             return {"error": f"unknown op {op}"}
         chip = self.chip
-        return {"memory": chip.memory.hex() if chip else None, "commands": chip.commands if chip else 0,
-                "state": chip.state if chip else None, "polls": self.polls}
+        memory = None if chip is None else (chip.ndef_file if isinstance(chip, Ntag424) else chip.memory)
+        return {"memory": memory.hex() if memory is not None else None, "commands": chip.commands if chip else 0,
+                "state": chip.state if chip else None, "polls": self.polls,
+                "served": chip.served.hex() if isinstance(chip, Ntag424) else None,
+                "counter": chip.sdm.counter if isinstance(chip, Ntag424) and chip.sdm else None}
 
     def serve(self) -> None:
         stdin = sys.stdin
@@ -94,13 +105,13 @@ class Field:
                 print(json.dumps(self.control(line)), flush=True)
 
 
-class Type2Field:
+class NfcField:
     """The test's handle on a field process: ``present``, ``remove``, ``memory``, ``close``."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
         self.device = f"udp:localhost:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.type2_field", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.support.nfc_field", str(self.port)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self._call({"op": "memory"})  # answers once the socket is bound
 
@@ -117,6 +128,22 @@ class Type2Field:
         """A card comes into the field. ``vanish_after``: it is pulled away after answering so
         many commands (counted from its selection, GET_VERSION included)."""
         self._call({"op": "present", "model": model, "memory": memory.hex(), "vanish_after": vanish_after})
+
+    def present_type4(self, chip: Ntag424, *, vanish_after: int | None = None) -> None:
+        """An NTAG 424 DNA comes into the field (its SDM read counter carries on from ``chip``'s)."""
+        sdm = chip.sdm and {"meta_key": chip.sdm.meta_key.hex(), "file_key": chip.sdm.file_key.hex(),
+                            "picc_offset": chip.sdm.picc_offset, "mac_offset": chip.sdm.mac_offset,
+                            "counter": chip.sdm.counter}
+        self._call({"op": "present", "model": "NTAG424DNA", "uid": chip.uid.hex(), "memory": chip.ndef_file.hex(),
+                    "sdm": sdm, "writable": chip.writable, "vanish_after": vanish_after})
+
+    def served(self) -> bytes:
+        """The NTAG 424 DNA's NDEF file as it was last read, mirrors filled in."""
+        return bytes.fromhex(self._call({"op": "memory"})["served"] or "")
+
+    def counter(self) -> int | None:
+        """The NTAG 424 DNA's SDM read counter now."""
+        return self._call({"op": "memory"})["counter"]
 
     def remove(self) -> None:
         self._call({"op": "remove"})
@@ -150,7 +177,7 @@ class Type2Field:
         if self.proc.stdout:
             self.proc.stdout.close()
 
-    def __enter__(self) -> Type2Field:
+    def __enter__(self) -> NfcField:
         return self
 
     def __exit__(self, *exc: object) -> None:
