@@ -91,3 +91,42 @@ def write_credential(device: str, credential: bytes, *, timeout: float = 30.0, l
 
 def _octets(tag: Any) -> bytes:
     return bytes(tag.ndef.octets) if tag.ndef else b""
+
+
+def write_sun_card(device: str, credential: bytes, master: bytes, county: str, *, timeout: float = 30.0) -> Written:
+    """An NTAG 424 DNA as an anti-clone card (docs/cards.md): the NDEF written, then SDM and the
+    county's keys set (``provisioning.ntag424``); read afresh, the card must show the
+    credential and a SUN message that verifies with the county's keys."""
+    import nfc
+
+    from provisioning import ntag424
+    from records import sun
+    from records.errors import SunError
+
+    message, picc_offset = ntag424.sun_ndef(credential)
+
+    def write(tag: Any) -> Any:
+        if tag.type != "Type4Tag":
+            return TagError(f"{tag.type} 不是 NTAG 424 DNA / a {tag.type} cannot carry a SUN message")
+        ndef = tag.ndef
+        if ndef is None or not ndef.is_writeable:
+            return TagError("这张卡已经个性化或只读 / this card is already personalised or read-only")
+        if ndef.capacity < len(message):
+            return TagError(f"容量不足 / the card holds {ndef.capacity} bytes, the card needs {len(message)}")
+        ndef.octets = message
+        ntag424.personalise(ntag424.nfcpy_exchange(tag), bytes(tag.identifier), master, county, picc_offset)
+        return Written(tag.type, len(message), ndef.capacity)
+
+    with nfc.ContactlessFrontend(device) as clf:
+        written = _one_tag(clf, device, write, timeout)
+        time.sleep(0.1)
+        read_back = _one_tag(clf, device, _octets, timeout)
+    found = sun.find_in_ndef(read_back)
+    if found is None or card.from_ndef(read_back) != credential:
+        raise TagError("写入后读出的内容不一致 / the card did not read back what was written")
+    try:
+        sun.verify(found, master, county)
+    except SunError as err:
+        raise TagError("卡片的 SUN 校验失败 / the card's SUN message does not verify: "
+                       "personalisation failed") from err
+    return written

@@ -88,16 +88,28 @@ def sheet_command(ctx: click.Context, keys: tuple[str, ...], sheet_file: Path) -
 @click.option("--device", default="usb", show_default=True, help="nfcpy device path (usb, tty:USB0:pn532, …).")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for a tag.")
 @click.option("--lock", is_flag=True, help="Then lock the tag for good (it can never be written again).")
+@click.option("--sun", "anti_clone", is_flag=True,
+              help="An NTAG 424 DNA anti-clone card: SUN message, SDM and keys from the county's SDM master key.")
 @click.pass_context
-def write(ctx: click.Context, card_id: str, device: str, timeout: float, lock: bool) -> None:
+def write(ctx: click.Context, card_id: str, device: str, timeout: float, lock: bool, anti_clone: bool) -> None:
     """Write a card's credential to an NFC tag, read it back and verify it before saying so."""
-    from provisioning.tagwriter import write_credential
+    from provisioning import ntag424
+    from provisioning.tagwriter import write_credential, write_sun_card
 
-    data = CardOffice(open_home(ctx)).credential(card_id)
+    if lock and anti_clone:
+        raise click.UsageError("--sun cards are protected by their keys: --lock is for NTAG21x tags")
+    home = open_home(ctx)
+    data = CardOffice(home).credential(card_id)
     click.echo("请把空白卡放在写卡器上 / put a blank tag on the writer …", err=True)
-    written = write_credential(device, data, timeout=timeout, lock=lock)
+    if anti_clone:
+        master = ntag424.master_key(home.path_of("keys/sun-master.hex"))
+        written = write_sun_card(device, data, master, home.county_id, timeout=timeout)
+        done = " and personalised (SUN)"
+    else:
+        written = write_credential(device, data, timeout=timeout, lock=lock)
+        done = " and locked" if lock else ""
     click.echo(f"card {card_id} written to a {written.tag_type} ({written.bytes_written} of {written.capacity} "
-               f"bytes){' and locked' if lock else ''} and verified")
+               f"bytes){done} and verified")
 
 
 @cards.command("revoke")

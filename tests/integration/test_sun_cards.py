@@ -17,7 +17,7 @@ from gateway.county_files import CountyFiles
 from gateway.ingest import Ingest
 from gateway.store import Store
 from gateway.sun_check import CLONED, SunCheck
-from records import card, sun
+from records import sun
 from records.record import parse_unverified
 from tests.support.county import TestCounty
 from tests.support.gateway import NOW
@@ -48,7 +48,7 @@ def gateway(tmp_path: Path, county: TestCounty) -> Ingest:
 
 def test_genuine_taps_pass_and_a_copied_ndef_is_flagged(tmp_path: Path, county: TestCounty) -> None:
     credential = county.card_bytes(county.credential())
-    chip = personalised(card.to_ndef(credential), UID, MASTER, county.county_id)
+    chip = personalised(credential, UID, MASTER, county.county_id)
     kiosk = KioskSetup(county, tmp_path / "kiosk")
     kiosk.set("readers", "enabled", ["nfc"])
     kiosk.set("rules", "debounce_seconds", 0)
@@ -115,3 +115,52 @@ def test_a_sun_the_county_did_not_make_is_flagged(tmp_path: Path, county: TestCo
 def checkin_data(card_id: str, message: sun.Sun) -> dict:
     return {"learner": "3301000000017", "card": card_id, "session_id": None, "how": "nfc", "groups": [],
             "sun": {"e": message.e, "c": message.c}}
+
+
+def test_cards_write_sun_personalises_a_factory_card(tmp_path: Path) -> None:
+    """`provision cards write --sun` on a factory NTAG 424 DNA (all keys zero) through nfcpy's
+    Type 4 code: NDEF written, SDM switched on, keys 1, 2 and 0 changed with EV2 secure
+    messaging; the card then shows a SUN message the gateway accepts, cannot be written or
+    personalised again, and its keys are the county's diversified ones."""
+    import json
+
+    from click.testing import CliRunner
+
+    from learncard.main import cli
+    from provisioning import ntag424 as pcd
+    from records import card as cards
+    from tests.support.ntag424 import plain
+
+    home = tmp_path / "county"
+    run = CliRunner()
+    assert 0 == run.invoke(cli, ["provision", "--home", str(home), "init", "--county", "county-3301",
+                                 "--home-page", "https://learn.example"]).exit_code
+    issued = json.loads(run.invoke(cli, ["provision", "--home", str(home), "cards", "issue", "--json"]).output)[0]
+    factory = plain(uid=UID)
+    with NfcField() as field:
+        field.present_type4(factory)
+        result = run.invoke(cli, ["provision", "--home", str(home), "cards", "write", issued["card"], "--sun",
+                                  "--device", field.device, "--timeout", "10"])
+        assert 0 == result.exit_code, (result.output, result.exception)
+        assert "personalised (SUN) and verified" in result.output
+        chip = field.type4()
+        again = run.invoke(cli, ["provision", "--home", str(home), "cards", "write", issued["card"], "--sun",
+                                 "--device", field.device, "--timeout", "10"])
+        assert 0 != again.exit_code and "already personalised" in str(again.exception)
+    master = bytes.fromhex((home / "keys" / "sun-master.hex").read_text().strip())
+    assert 0o600 == (home / "keys" / "sun-master.hex").stat().st_mode & 0o777
+    assert ([pcd.app_key(master, "county-3301", UID), sun.file_read_key(master, "county-3301", UID),
+             sun.meta_read_key(master, "county-3301")], False) == (chip.keys[:3], chip.writable)
+    message = bytes(chip.ndef_file[2:2 + int.from_bytes(chip.ndef_file[:2], "big")])
+    assert Path(issued["credential"]).read_bytes() == cards.from_ndef(message)
+    with NfcField() as field:  # tapped at a kiosk's reader: a fresh SUN message each time
+        field.present_type4(chip)
+        import nfc
+
+        with nfc.ContactlessFrontend(field.device) as clf:
+            seen = []
+            for _ in range(2):
+                clf.connect(rdwr={"targets": ["106A"],
+                                  "on-connect": lambda tag: seen.append(sun.find_in_ndef(bytes(tag.ndef.octets)))})
+    taps = [sun.verify(found, master, "county-3301") for found in seen]
+    assert [2, 3] == [t.counter for t in taps]  # the writer's read-back was the first

@@ -72,10 +72,9 @@ class Field:
         op = cmd["op"]
         if op == "present":
             if cmd["model"] == "NTAG424DNA":
-                sdm = cmd["sdm"] and Sdm(**{k: bytes.fromhex(v) if k.endswith("key") else v
-                                            for k, v in cmd["sdm"].items()})
-                self.chip = Ntag424(bytes.fromhex(cmd["uid"]), bytearray.fromhex(cmd["memory"]), sdm or None,
-                                    cmd["writable"])
+                sdm = Sdm(**cmd["sdm"]) if cmd["sdm"] else None
+                self.chip = Ntag424(bytes.fromhex(cmd["uid"]), bytearray.fromhex(cmd["memory"]), sdm,
+                                    cmd["writable"], [bytes.fromhex(k) for k in cmd["keys"]])
             else:
                 self.chip = Ntag21x.of(cmd["model"], bytes.fromhex(cmd["memory"]))
             self.vanish_after = cmd.get("vanish_after")
@@ -89,7 +88,9 @@ class Field:
         return {"memory": memory.hex() if memory is not None else None, "commands": chip.commands if chip else 0,
                 "state": chip.state if chip else None, "polls": self.polls,
                 "served": chip.served.hex() if isinstance(chip, Ntag424) else None,
-                "counter": chip.sdm.counter if isinstance(chip, Ntag424) and chip.sdm else None}
+                "counter": chip.sdm.counter if isinstance(chip, Ntag424) and chip.sdm else None,
+                "chip": ({"uid": chip.uid.hex(), "keys": [k.hex() for k in chip.keys], "sdm": chip.sdm.__dict__ if chip.sdm else None,
+                          "writable": chip.writable} if isinstance(chip, Ntag424) else None)}
 
     def serve(self) -> None:
         stdin = sys.stdin
@@ -131,15 +132,20 @@ class NfcField:
 
     def present_type4(self, chip: Ntag424, *, vanish_after: int | None = None) -> None:
         """An NTAG 424 DNA comes into the field (its SDM read counter carries on from ``chip``'s)."""
-        sdm = chip.sdm and {"meta_key": chip.sdm.meta_key.hex(), "file_key": chip.sdm.file_key.hex(),
-                            "picc_offset": chip.sdm.picc_offset, "mac_offset": chip.sdm.mac_offset,
-                            "counter": chip.sdm.counter}
         self._call({"op": "present", "model": "NTAG424DNA", "uid": chip.uid.hex(), "memory": chip.ndef_file.hex(),
-                    "sdm": sdm, "writable": chip.writable, "vanish_after": vanish_after})
+                    "sdm": chip.sdm.__dict__ if chip.sdm else None, "writable": chip.writable,
+                    "keys": [k.hex() for k in chip.keys], "vanish_after": vanish_after})
 
     def served(self) -> bytes:
         """The NTAG 424 DNA's NDEF file as it was last read, mirrors filled in."""
         return bytes.fromhex(self._call({"op": "memory"})["served"] or "")
+
+    def type4(self) -> Ntag424:
+        """The NTAG 424 DNA in the field as it is now (memory, keys, SDM settings)."""
+        found = self._call({"op": "memory"})
+        state = found["chip"]
+        return Ntag424(bytes.fromhex(state["uid"]), bytearray.fromhex(found["memory"]), Sdm(**state["sdm"]) if state["sdm"] else None,
+                       state["writable"], [bytes.fromhex(k) for k in state["keys"]])
 
     def counter(self) -> int | None:
         """The NTAG 424 DNA's SDM read counter now."""

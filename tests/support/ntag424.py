@@ -7,10 +7,14 @@ and SDMMAC are mirrored as hex text at their offsets (``records.sun`` computes t
 chip's keys).
 
 Written from the NTAG 424 DNA datasheet and NXP AN12196, not from a reader library.
-Simplifications: no native commands (AuthenticateEV2First, ChangeKey, ChangeFileSettings —
-the chip is created personalised, keys and SDM offsets given); the capability container
-advertises MLe 128 and MLc 112 bytes (the real chip: 256 and 255) so no ISO-DEP chaining is
-needed; no encrypted file data mirror; no tamper loop.
+Native commands for personalisation, in ISO wrapping (CLA 90): AuthenticateEV2First, and in
+full secure messaging ChangeFileSettings (SDM options, access rights, offsets) and ChangeKey
+(the session's own key, or another with its old value XORed and a CRC); the session crypto is
+``provisioning.ntag424``'s, which AN12196's examples pin byte for byte.
+
+Simplifications: the capability container advertises MLe 128 and MLc 112 bytes (the real chip:
+256 and 255) so no ISO-DEP chaining is needed; no encrypted file data mirror, no LRP, no
+AuthenticateEV2NonFirst, no tamper loop; key versions are not kept.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from provisioning import ntag424 as pcd
 from records import sun
 from tests.support.ntag21x import ACTIVE, HALT, IDLE, activation
 
@@ -36,12 +41,12 @@ def capability_container(writable: bool = True) -> bytes:
 
 @dataclass
 class Sdm:
-    """The chip's SDM settings as personalised: keys and where the mirrors go in the file."""
+    """The NDEF file's SDM settings: which keys, where the mirrors go in the file."""
 
-    meta_key: bytes
-    file_key: bytes
     picc_offset: int  # of the 32 hex digits of PICCData in the NDEF file
     mac_offset: int  # of the 16 hex digits of SDMMAC
+    meta_no: int = pcd.META_READ_KEY
+    file_no: int = pcd.FILE_READ_KEY
     counter: int = 0
 
 
@@ -51,6 +56,7 @@ class Ntag424:
     ndef_file: bytearray  # NLEN (2 bytes) + the NDEF message, as stored
     sdm: Sdm | None = None
     writable: bool = True
+    keys: list[bytes] = field(default_factory=lambda: [bytes(16)] * 5)  # factory: all zero
     state: str = IDLE
     commands: int = 0
     served: bytes = b""  # the NDEF file as last read, mirrors filled in
@@ -60,10 +66,13 @@ class Ntag424:
     _fresh: bool = False  # the NDEF file was selected and not read yet
     _view: bytes = b""
     _padding: bytes = field(default_factory=lambda: os.urandom(5))
+    _session: pcd.Session | None = None
+    _auth: tuple[int, bytes] | None = None  # key number, RndB: AuthenticateEV2First under way
+    _auth_key: int = 0
 
     def field_off(self) -> None:
         self.state = IDLE
-        self._app, self._selected = False, b""
+        self._app, self._selected, self._session = False, b"", None
 
     def answer(self, frame: bytes) -> bytes | None:
         if self.state != ACTIVE and self.state != "protocol":
@@ -90,6 +99,8 @@ class Ntag424:
     def apdu(self, apdu: bytes) -> bytes:
         cla, ins, p1, p2 = apdu[:4]
         body = apdu[5:5 + apdu[4]] if len(apdu) > 5 else b""
+        if cla == 0x90 and self._app:
+            return self.native(ins, apdu, body)
         if cla != 0x00:
             return UNKNOWN
         if ins == 0xA4 and p1 == 0x04:
@@ -114,6 +125,56 @@ class Ntag424:
             return OK
         return UNKNOWN
 
+    # --- native commands (personalisation) ---------------------------------------------------
+
+    def native(self, ins: int, apdu: bytes, body: bytes) -> bytes:
+        if ins == 0x71 and len(body) >= 1 and body[0] < len(self.keys):  # AuthenticateEV2First
+            rnd_b = os.urandom(16)
+            self._auth, self._session = (body[0], rnd_b), None
+            return pcd.aes_cbc(self.keys[body[0]], bytes(16), rnd_b, encrypt=True) + b"\x91\xaf"
+        if ins == 0xAF and self._auth is not None and len(body) == 32:
+            key_no, rnd_b = self._auth
+            key, self._auth = self.keys[key_no], None
+            plain = pcd.aes_cbc(key, bytes(16), body, encrypt=False)
+            rnd_a = plain[:16]
+            if plain[16:] != rnd_b[1:] + rnd_b[:1]:  # RndB rotated left by one byte
+                return b"\x91\xae"  # authentication error
+            ti = os.urandom(4)
+            sv1, sv2 = pcd.session_vectors(rnd_a, rnd_b)
+            self._session, self._auth_key = pcd.Session(sun.cmac(key, sv1), sun.cmac(key, sv2), ti), key_no
+            answer = ti + rnd_a[1:] + rnd_a[:1] + bytes(12)  # TI, RndA rotated, PDcap2, PCDcap2
+            return pcd.aes_cbc(key, bytes(16), answer, encrypt=True) + b"\x91\x00"
+        if ins in (0x5F, 0xC4):
+            return self._secure(ins, apdu)
+        return b"\x91\x1c"  # illegal command
+
+    def _secure(self, ins: int, apdu: bytes) -> bytes:
+        session = self._session
+        if session is None or self._auth_key != 0:
+            return b"\x91\xae"
+        try:
+            header, plain = session.unwrap_full(apdu)
+        except pcd.PersonaliseError:
+            self._session = None
+            return b"\x91\x1e"  # integrity error
+        session.counter += 1
+        if ins == 0x5F and header == b"\x02" and len(plain) == 15 and plain[0] & 0x40 and plain[3] == 0xC1:
+            self.sdm = Sdm(int.from_bytes(plain[6:9], "little"), int.from_bytes(plain[12:15], "little"),
+                           meta_no=plain[5] >> 4, file_no=plain[5] & 0x0F, counter=self.sdm.counter if self.sdm else 0)
+            self.writable = plain[2] & 0x0F == 0x0E  # write access free
+        elif ins == 0xC4 and header[0] == self._auth_key and len(plain) == 17:
+            self.keys[header[0]] = plain[:16]
+            self._session = None  # the session's own key changed: it ends, no MAC
+            return b"\x91\x00"
+        elif ins == 0xC4 and header[0] < len(self.keys) and len(plain) == 21:
+            new = bytes(a ^ b for a, b in zip(plain[:16], self.keys[header[0]], strict=True))
+            if pcd.crc32(new) != plain[17:21]:
+                return b"\x91\x1e"
+            self.keys[header[0]] = new
+        else:
+            return b"\x91\x9e"  # parameter error
+        return session.response_mac(0x00) + b"\x91\x00"
+
     def _ndef_view(self) -> bytes:
         """The file as the chip serves it: on the first read after selection with SDM on, the
         counter goes up and the mirrors are written into what is read (not into memory)."""
@@ -123,8 +184,8 @@ class Ntag424:
             self._fresh = False
             s = self.sdm
             s.counter += 1
-            e = sun.encrypt_picc(s.meta_key, self.uid, s.counter, self._padding).hex().upper()
-            c = sun.sdm_mac(s.file_key, self.uid, s.counter).hex().upper()
+            e = sun.encrypt_picc(self.keys[s.meta_no], self.uid, s.counter, self._padding).hex().upper()
+            c = sun.sdm_mac(self.keys[s.file_no], self.uid, s.counter).hex().upper()
             view = bytearray(self.ndef_file)
             view[s.picc_offset:s.picc_offset + 32] = e.encode()
             view[s.mac_offset:s.mac_offset + 16] = c.encode()
@@ -132,19 +193,15 @@ class Ntag424:
         return self._view or bytes(self.ndef_file)
 
 
-def personalised(credential_ndef: bytes, uid: bytes, master: bytes, county: str) -> Ntag424:
-    """A card as the county's personalisation would leave it: NDEF = the credential record
-    then the ``lcsun:1`` record of zeros, SDM on with the county's diversified keys, the
-    mirrors at the SUN record's payload."""
-    first = bytearray(credential_ndef)
-    first[0] &= 0xBF  # not the message's last record any more
-    message = bytes(first) + sun.sun_record(None)
+def personalised(credential: bytes, uid: bytes, master: bytes, county: str) -> Ntag424:
+    """A card as ``provision cards write --sun`` leaves it, made directly (for tests that start
+    from a personalised card): the NDEF, SDM on at the SUN record, the county's keys."""
+    message, picc_offset = pcd.sun_ndef(credential)
     ndef_file = bytearray(len(message).to_bytes(2, "big") + message)
     ndef_file += bytes(NDEF_SIZE - len(ndef_file))
-    picc_offset = 2 + len(message) - 48
-    keys = Sdm(sun.meta_read_key(master, county), sun.file_read_key(master, county, uid), picc_offset,
-               picc_offset + 32)
-    return Ntag424(uid, ndef_file, keys)
+    keys = [pcd.app_key(master, county, uid), sun.file_read_key(master, county, uid),
+            sun.meta_read_key(master, county), bytes(16), bytes(16)]
+    return Ntag424(uid, ndef_file, Sdm(picc_offset, picc_offset + 32), writable=False, keys=keys)
 
 
 def plain(message: bytes = b"", *, writable: bool = True, uid: bytes | None = None) -> Ntag424:
