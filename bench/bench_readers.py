@@ -18,9 +18,9 @@ from kiosk.reader.nfc import POLL_INTERVAL
 from records import card
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
+from tests.support.nfc_field import NfcField
 from tests.support.ntag21x import memory_image
 from tests.support.qr_images import H, W, frames, qr_image
-from tests.support.nfc_field import NfcField
 
 GROUP = "Card readers (issues 7 and 16)"
 

@@ -14,8 +14,8 @@ from learncard.main import cli
 from records import card
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
-from tests.support.ntag21x import memory_image
 from tests.support.nfc_field import NfcField
+from tests.support.ntag21x import memory_image
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from provisioning.tagwriter import TagError, write_credential
 from records import card
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
-from tests.support.ntag21x import MODELS, memory_image
 from tests.support.nfc_field import NfcField
+from tests.support.ntag21x import MODELS, memory_image
 from tests.support.venue import wait_until
 
 PASSWORD = bytes.fromhex("a1b2c3d4") + bytes.fromhex("5a5a")  # PWD, then PACK
