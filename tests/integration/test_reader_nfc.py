@@ -5,8 +5,6 @@ test_reader_type4.py."""
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -14,35 +12,14 @@ from types import SimpleNamespace
 import ndef as ndeflib
 import pytest
 
-from kiosk.reader.base import CardRead
 from kiosk.reader.nfc import NfcReader, ndef_of
 from records import card
 from records.errors import MalformedCredential
 from tests.support.county import TestCounty
+from tests.support.devices import Running
 from tests.support.kiosk import KioskSetup
 from tests.support.nfc_tag import EmulatedTag
 from tests.support.venue import wait_until
-
-
-class Running:
-    """A reader on its own thread, collecting what it emits and the states it reports."""
-
-    def __init__(self, reader: NfcReader) -> None:
-        self.reads: queue.Queue[CardRead] = queue.Queue()
-        self.states: list[tuple[str, str]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=reader.run, args=(self.reads.put, self._status, self.stop), daemon=True)
-
-    def _status(self, name: str, state: str, detail: str) -> None:
-        self.states.append((state, detail))
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
 
 
 def test_reads_an_issued_credential_once_while_the_card_stays(county: TestCounty) -> None:

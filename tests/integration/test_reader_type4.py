@@ -4,18 +4,16 @@ BINARY, against the simulated chip (``tests/support/ntag424.py``) in the field p
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from kiosk.reader.base import CardRead
 from kiosk.reader.nfc import NfcReader
 from provisioning.tagwriter import TagError, write_credential
 from records import card
 from tests.support.county import TestCounty
+from tests.support.devices import Running
 from tests.support.nfc_field import NfcField
 from tests.support.ntag424 import plain
 
@@ -26,26 +24,10 @@ def field() -> Iterator[NfcField]:
         yield f
 
 
-class Reading:
-    def __init__(self, field: NfcField) -> None:
-        self.reads: queue.Queue[CardRead] = queue.Queue()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=NfcReader(field.device).run,
-                                       args=(self.reads.put, lambda *a: None, self.stop), daemon=True)
-
-    def __enter__(self) -> Reading:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-
-
 def test_credential_is_read_once_while_the_card_stays(field: NfcField, county: TestCounty) -> None:
     data = county.card_bytes(county.credential())
     field.present_type4(plain(card.to_ndef(data)))
-    with Reading(field) as r:
+    with Running(NfcReader(field.device)) as r:
         read = r.reads.get(timeout=10)
         assert (data, False) == (card.from_ndef(read.ndef), read.torn)
         time.sleep(1.0)  # left on the reader: ISO-DEP presence checks, no second read
@@ -54,7 +36,7 @@ def test_credential_is_read_once_while_the_card_stays(field: NfcField, county: T
 
 def test_card_pulled_away_mid_read_is_torn(field: NfcField, county: TestCounty) -> None:
     field.present_type4(plain(card.to_ndef(county.card_bytes(county.credential()))), vanish_after=5)
-    with Reading(field) as r:
+    with Running(NfcReader(field.device)) as r:
         read = r.reads.get(timeout=10)
     assert (b"", True) == (read.ndef, read.torn)
 
@@ -68,7 +50,7 @@ def test_cards_write_then_the_kiosk_reads_it(field: NfcField, county: TestCounty
     chip.ndef_file = bytearray(field.memory())
     field.remove()
     field.present_type4(chip)
-    with Reading(field) as r:
+    with Running(NfcReader(field.device)) as r:
         assert data == card.from_ndef(r.reads.get(timeout=10).ndef)
 
 

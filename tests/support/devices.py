@@ -3,6 +3,7 @@ gives what it holds, and is then unplugged: the run ends when the reader tries t
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,3 +29,24 @@ def run_until_unplugged(make_reader: Callable[[Callable[[], Any]], Any],
 
     make_reader(source).run(reads.append, lambda name, state, detail: states.append(state), stop)
     return reads, states
+
+
+class Running:
+    """A reader on its own thread, collecting what it emits and the states it reports."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reads: queue.Queue[CardRead] = queue.Queue()
+        self.states: list[tuple[str, str]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=reader.run, args=(self.reads.put, self._status, self.stop), daemon=True)
+
+    def _status(self, name: str, state: str, detail: str) -> None:
+        self.states.append((state, detail))
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
