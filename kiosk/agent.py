@@ -148,6 +148,8 @@ class Agent:
             self.checkpoint()
 
     def checkpoint(self) -> None:
+        if self.signer.refusal is not None:
+            return  # no record can be made; the refusal is in the status already
         with self.lock:
             stats = self.journal.stats()
             try:
@@ -176,6 +178,8 @@ class Agent:
                        "uplink_problem": self.uplink_problem,
                        "journal_bytes": stats.bytes, "journal_full": stats.full,
                        "rejected": stats.rejected, "epoch": stats.epoch, "seq": stats.seq,
+                       "identity": None if self.signer.refusal is None else {
+                           "code": self.signer.refusal.code, "message": self.signer.refusal.message()},
                        "revocation_version": self.docs.version("revoked-cards"),
                        "staff_roster_version": self.docs.version("staff")},
             "staff": self.staff.current(),

@@ -6,6 +6,8 @@ KioskError                      base; every message says what happened and what 
 │   ├── JournalReadOnly         the file or its folder cannot be written
 │   └── JournalCorrupt          quick_check failed (the file is quarantined, not deleted)
 ├── KeyFileError                the device key is missing, unreadable or too open
+│   └── SigningKeyMismatch      the key is not the one the enrolment names
+├── ReceiptMismatch             a gateway receipt that does not match the journal (settles nothing)
 ├── ControlError                a control-socket request was refused (``code`` says why)
 ├── AlreadyRunning              another agent holds this state folder's lock
 └── ReaderUnavailable           a card reader cannot be opened (unplugged, no permission)
@@ -47,6 +49,14 @@ class JournalCorrupt(JournalError):
 
 class KeyFileError(KioskError):
     code = "key-file"
+
+
+class SigningKeyMismatch(KeyFileError):
+    code = "signing-key-mismatch"
+
+
+class ReceiptMismatch(KioskError):
+    code = "receipt-mismatch"
 
 
 class ControlError(KioskError):

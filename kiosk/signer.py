@@ -9,7 +9,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.clock import Clock
-from kiosk.errors import KeyFileError
+from kiosk.errors import KeyFileError, KioskError
 from kiosk.journal import Make
 from records import keys, record
 from records.errors import MalformedError
@@ -18,13 +18,19 @@ from records.rules import Moment
 
 
 class Signer:
-    def __init__(self, key: Ed25519PrivateKey, origin: record.Origin, clock: Clock) -> None:
+    def __init__(self, key: Ed25519PrivateKey, origin: record.Origin, clock: Clock,
+                 refusal: KioskError | None = None) -> None:
         self.key = key
         self.origin = origin
         self.clock = clock
+        self.refusal = refusal  # why this kiosk must sign nothing (kiosk.identity), or None
 
     def maker(self, record_type: str, data: dict[str, Any], at: Moment | None = None) -> Make:
-        """A function the journal calls with the chain position to build and sign."""
+        """A function the journal calls with the chain position to build and sign.
+
+        Raises the signer's refusal (a key that is not the enrolled one): no record is made."""
+        if self.refusal is not None:
+            raise self.refusal
         moment = at or self.clock.now()
         clock_state = self.clock.state
 
@@ -46,8 +52,9 @@ def load_key(path: Path) -> Ed25519PrivateKey:
         mode = path.stat().st_mode
         data = path.read_bytes()
     except FileNotFoundError as err:
-        raise KeyFileError(f"找不到签名密钥 {path}，请先运行 learncard kiosk keygen",
-                           f"no signing key at {path}: run `learncard kiosk keygen` first") from err
+        raise KeyFileError(f"找不到签名密钥 {path}：请重新安装本机的配置包（kiosk.key），或联系县信息中心",
+                           f"no signing key at {path}: re-install this kiosk's bundle (its kiosk.key) "
+                           "or contact county IT") from err
     except OSError as err:
         raise KeyFileError(f"无法读取签名密钥 {path}", f"cannot read the signing key {path}: {err.strerror}") from err
     if mode & 0o077:

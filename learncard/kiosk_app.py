@@ -17,7 +17,8 @@ from kiosk.agent import Agent
 from kiosk.clock import Clock
 from kiosk.control import ControlServer
 from kiosk.county_docs import CountyDocuments
-from kiosk.errors import AlreadyRunning, KioskError, ReaderUnavailable
+from kiosk.errors import AlreadyRunning, KioskError, ReaderUnavailable, SigningKeyMismatch
+from kiosk.identity import check_signing_key
 from kiosk.journal import Journal
 from kiosk.reader.base import Reader
 from kiosk.reader.simulated import SimulatedReader
@@ -175,7 +176,13 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
         raise ConfigError("rules.no_session must be self-study or refuse")
     clock = Clock(k["timezone"], trusted_file=state_dir / "trusted-time")
     key = load_key(Path(k["key_path"]))
-    signer = Signer(key, record.Origin(k["id"], k["venue"], k["key_version"], clock.bootid), clock)
+    try:
+        check_signing_key(key, k["signing_public_key"], k["id"])
+        refusal = None
+    except SigningKeyMismatch as err:
+        log.error("%s", err.en)  # the agent runs, so the screen and `status` can say what to do
+        refusal = err
+    signer = Signer(key, record.Origin(k["id"], k["venue"], k["key_version"], clock.bootid), clock, refusal)
     journal = Journal.open(state_path(cfg, cfg["journal"]["path"]), max_bytes=cfg["journal"]["max_bytes"])
     docs = CountyDocuments(state_dir, cfg["county"]["id"], issuer)
     try:

@@ -130,7 +130,8 @@ def write_bundle(home: CountyHome, request: Request, venue: str, venue_name: str
     write_atomic(out / "device-ca.pem", ca.cert_pem(ca_cert))
     values: dict[str, dict[str, Any]] = {
         "kiosk": {"id": request.kiosk, "venue": venue, "venue_name": venue_name or venue,
-                  "key_path": "kiosk.key", "key_version": 1, "state_dir": "state"},
+                  "key_path": "kiosk.key", "key_version": 1, "state_dir": "state",
+                  "signing_public_key": request.signing_key},
         "county": {"id": home.county_id, "home_page": home.home_page,
                    "issuer_public_key": home.issuer_public_text},
         "uplink": {"host": broker_host, "port": broker_port, "tls": True, "ca_file": "device-ca.pem",

@@ -72,7 +72,13 @@ def keygen(ctx: click.Context, force_path: Path | None) -> None:
     from kiosk.signer import write_key
     from records import keys
 
-    path = force_path or Path(context.get(ctx).load("kiosk")["kiosk"]["key_path"])
+    k = context.get(ctx).load("kiosk")["kiosk"]
+    if k["signing_public_key"] and force_path is None:
+        raise click.ClickException(
+            "此终端已登记，新密钥不会被县里承认：请重新安装本机的配置包，或联系县信息中心 / "
+            "this kiosk is enrolled (kiosk.signing_public_key is set): a new key would not be the registered "
+            "one. Re-install this kiosk's bundle (its kiosk.key) or contact county IT")
+    path = force_path or Path(k["key_path"])
     key = keys.private_key_from_seed(os.urandom(32))
     write_key(path, key)
     click.echo(f"signing key written to {path}")
@@ -115,6 +121,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
         f"  pending records: {h['pending']} (oldest {h['oldest_pending_seconds']} s), clock: {h['clock']}",
         f"  journal: epoch {h['epoch']} seq {h['seq']}, {h['journal_bytes']} bytes"
         + (" — FULL" if h["journal_full"] else ""),
+        *([f"  TAPS REFUSED: {h['identity']['message']['zh_CN']} / {h['identity']['message']['en']}"]
+          if h.get("identity") else []),
         *[f"  reader {n}: {r['state']} {r['detail']}" for n, r in h["readers"].items()],
         *[f"  uplink: {p['zh_CN']} / {p['en']} ({p['cause']}: {p['detail']})"
           for p in [h.get("uplink_problem")] if p],

@@ -12,6 +12,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "timezone": Key("Asia/Shanghai", help="the venue's time zone"),
         "key_path": Key("kiosk.key", "path", help="Ed25519 signing key (PEM, mode 0600)"),
         "key_version": Key(1, "int", help="version of the signing key in the registry"),
+        "signing_public_key": Key("", help="public signing key the enrolment registered (base64url); "
+                                  "the agent refuses taps with any other key"),
         "state_dir": Key("/var/lib/learncard", "path", help="journal, head file, lists"),
     },
     "county": {
