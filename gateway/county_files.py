@@ -1,11 +1,16 @@
 """The county's signed files as the gateway holds them: the registry, the card revocation
-list and the staff roster. Loaded at start and on SIGHUP; a file that does not verify, or
-is older than the one in force, is refused with a warning and the one in force stays."""
+list and the staff roster. Loaded at start, on SIGHUP (``learncard gateway reload``), when
+a file changes on disk (:meth:`CountyFiles.changed_on_disk`, polled by the gateway), and once
+when a record names a kiosk or key the registry in force does not know
+(:meth:`CountyFiles.reread`). A file that does not verify, or is older than the one in
+force, is refused with a warning and the one in force stays."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,11 +33,35 @@ class CountyFiles:
         self._docs: dict[str, county.Document] = {}
         self._registry: county.Registry | None = None
         self._lock = threading.Lock()
+        self._seen: dict[str, tuple[int, int] | None] = {}  # kind -> (mtime_ns, size) when last read
+        self._last_read = 0.0
+        self.on_change: list[Callable[[list[str]], None]] = []  # e.g. publish the new retained copies
+
+    @staticmethod
+    def _stamp(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def changed_on_disk(self) -> bool:
+        """Whether any file's modification time or size differs from when it was last read."""
+        return any(self._stamp(path) != self._seen.get(kind) for kind, path in self.paths.items())
+
+    def reread(self, min_interval: float = 1.0) -> list[str]:
+        """Load again if a file changed on disk or the last read is ``min_interval`` seconds old
+        (a flood of records naming unknown kiosks must not turn into a flood of file reads)."""
+        if time.monotonic() - self._last_read < min_interval and not self.changed_on_disk():
+            return []
+        return self.load()
 
     def load(self, *, first: bool = False) -> list[str]:
         """(Re)load every file; returns the kinds that changed. At start the registry must load."""
         changed = []
+        self._last_read = time.monotonic()
         for kind, path in self.paths.items():
+            self._seen[kind] = self._stamp(path)
             try:
                 token = path.read_text().strip()
                 doc = county.verify_document(token, self.issuer, kind, self.county_id)
@@ -57,7 +86,11 @@ class CountyFiles:
                 if kind == "registry":
                     self._registry = county.Registry(doc)
             changed.append(kind)
-            log.info("%s version %d in force", kind, doc.version)
+            extra = f", {len(self._registry.kiosks)} kiosks" if kind == "registry" and self._registry else ""
+            log.info("loaded %s version %d from %s%s", kind, doc.version, path, extra)
+        if changed:
+            for listener in self.on_change:
+                listener(changed)
         return changed
 
     def registry(self) -> county.Registry:

@@ -1,15 +1,30 @@
 """One record message from a kiosk → verified, checked, stored, and the receipt to send.
 
-Order of checks per record: the JWS parses → its ``kid`` names the topic's kiosk → the
-registry has an active key for it → the signature verifies (before anything is parsed) →
-the CloudEvent is well formed → the body passes its JSON Schema → the chain holds. A record
-that fails is *rejected and recorded* (kept with its reason, so the chain can move past it
-and the kiosk can move it out of its outbox). Nothing is acknowledged before the commit.
+Contract 1.1: only a record whose signature verifies with the kiosk's registered key takes a
+chain position. Per message:
 
-Rejection reasons (the receipt's ``rejected[].reason``): ``bad-signature``,
-``unknown-kiosk``, ``unknown-key``, ``revoked-kiosk``, ``wrong-kiosk``, ``malformed``,
-``bad-schema``, ``fork``, ``bad-epoch-link``, ``duplicate-id``.
-Whole-message errors (``{"error": …}``): ``too-large``, ``malformed``, ``empty``.
+1. Every line is parsed (a line that is not a JWS with integer ``epoch``/``seq`` makes the
+   whole message ``{"error": "malformed"}``). A position outside 1..2³¹−1 is *refused*.
+2. Re-sent records are found by (kiosk, epoch, seq, hash) in one indexed query and settled
+   again without checking their signature: a replay costs no verify.
+3. The rest are verified: the ``kid`` names the topic's kiosk, the registry knows the key
+   (else the county files are re-read once; still unknown → ``{"error": "unknown-kiosk"}``
+   or ``unknown-key``, nothing settled: the kiosk keeps them and retries), the signature
+   verifies. A line that fails is **refused**: kept in the ``refused`` table with the
+   connection's identity (the topic's kiosk), counted in the receipt as ``"refused": n``,
+   never settled, never listed in ``rejected``, and it takes no chain position.
+4. A verified record is *rejected and recorded* (it takes its position, is settled and
+   listed in ``rejected``) when its kiosk is revoked, its event is malformed, its body fails
+   its JSON Schema, or the chain does not hold (``fork``, ``bad-epoch-link``,
+   ``duplicate-id``). A verified record more than ``max_ahead`` positions past the chain's
+   ``upto`` is refused (``seq-too-far``): the kiosk sends its outbox in order from the oldest
+   unsettled record, so only a stolen key or a broken kiosk gets that far ahead.
+
+Refusal reasons (``refused.reason``): ``bad-signature``, ``wrong-kiosk``, ``bad-position``,
+``seq-too-far``. Rejection reasons (the receipt's ``rejected[].reason``): ``revoked-kiosk``,
+``malformed``, ``bad-schema``, ``fork``, ``bad-epoch-link``, ``duplicate-id``.
+Whole-message errors (``{"error": …}``): ``too-large``, ``malformed``, ``empty``,
+``unknown-kiosk``, ``unknown-key``. Nothing is acknowledged before the commit.
 """
 
 from __future__ import annotations
@@ -29,7 +44,7 @@ from gateway.store import Chain, Store, Tx
 from gateway.sun_check import SunCheck
 from records import jws
 from records.chain import missing_ranges
-from records.errors import MalformedRecord, RecordError
+from records.errors import MalformedRecord, RecordError, UnknownKey
 from records.record import Record, format_time, link_hash, parse_event, parse_time
 from records.schemas import SCHEMAS
 
@@ -37,6 +52,9 @@ log = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 256 * 1024
 CLOCK_TOLERANCE_S = 24 * 3600  # a record's time further than this from ours is flagged
+MAX_POSITION = 2**31 - 1  # epochs and seqs are CloudEvents integers (32-bit, positive)
+MAX_AHEAD = 10_000  # default bound on seq - upto for a verified record (gateway.max_seq_ahead)
+UNKNOWN = ("unknown-kiosk", "unknown-key")
 
 
 @dataclass
@@ -51,6 +69,7 @@ class Outcome:
     stored: int = 0
     duplicates: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
     flagged: int = 0
 
 
@@ -61,11 +80,18 @@ class _Line:
     seq: int
     event: dict[str, Any]  # parsed once, to group by epoch; trusted only after the signature verifies
     record: Record | None = None
-    reason: str | None = None
+    reason: str | None = None  # rejected: a verified record that takes its position, settled
+    refusal: str | None = None  # refused: not the kiosk's record; takes no position
+    unknown: str | None = None  # unknown-kiosk / unknown-key: the county's state, never final
+    duplicate: bool = False  # stored or rejected already at this position with this hash
 
     @property
     def token(self) -> str:
         return self.compact.token
+
+    @property
+    def hash(self) -> str:
+        return link_hash(self.compact.token)
 
 
 VALIDATORS = {name: fastjsonschema.compile(schema) for name, schema in SCHEMAS.items()}
@@ -73,13 +99,15 @@ VALIDATORS = {name: fastjsonschema.compile(schema) for name, schema in SCHEMAS.i
 
 class Ingest:
     def __init__(self, store: Store, county: CountyFiles, now: Callable[[], datetime],
-                 sun_check: SunCheck | None = None) -> None:
+                 sun_check: SunCheck | None = None, max_ahead: int = MAX_AHEAD) -> None:
         self.store = store
         self.county = county
         self.now = now
         self.sun_check = sun_check  # NTAG 424 DNA anti-clone check (gateway/sun_check.py)
+        self.max_ahead = max_ahead
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:
+        """One message from the topic of ``kiosk`` (the connection's identity)."""
         out = Outcome(kiosk)
         if len(payload) > MAX_PAYLOAD:
             out.error = "too-large"
@@ -87,14 +115,50 @@ class Ingest:
         lines = self._split(payload, out)
         if lines is None:
             return out
+        known = self.store.known_positions(kiosk, [(x.epoch, x.seq, x.hash) for x in lines if x.refusal is None])
         for line in lines:
+            if (line.epoch, line.seq, line.hash) in known:
+                line.duplicate = True  # re-sent unchanged: settled again, its signature not checked again
+        return self._ingest(kiosk, lines, out)
+
+    def replay(self, kiosk: str, tokens: list[str]) -> Outcome:
+        """Ingest rejected records of ``kiosk`` again, through the same checks, once their cause
+        is fixed (a registry reloaded, a key registered). Their rejected rows are removed in the
+        same transaction: each ends stored, rejected again (perhaps for another reason), or
+        refused."""
+        out = Outcome(kiosk)
+        lines = self._split("\n".join(tokens).encode("ascii"), out)
+        if lines is None:
+            return out
+        return self._ingest(kiosk, lines, out, clear_rejected=True)
+
+    def _ingest(self, kiosk: str, lines: list[_Line], out: Outcome, *, clear_rejected: bool = False) -> Outcome:
+        checking = [x for x in lines if not x.duplicate and x.refusal is None]
+        for line in checking:
             self._verify(kiosk, line)
+        unknown = [x for x in checking if x.unknown is not None]
+        if unknown and self.county.reread():  # enrolled a minute ago? read the county's files once
+            for line in unknown:
+                line.unknown = None
+                self._verify(kiosk, line)
+            unknown = [x for x in unknown if x.unknown is not None]
+        if unknown:
+            out.error = unknown[0].unknown
+            log.warning("kiosk %s sent %d records with %s %s: nothing settled, the kiosk keeps them",
+                        kiosk, len(unknown), out.error, unknown[0].compact.kid)
+            return out
         received_ms = int(time.time() * 1000)
         with self.store.tx() as tx:
             by_epoch: dict[int, list[_Line]] = {}
             for line in sorted(lines, key=lambda x: (x.epoch, x.seq)):
+                if line.refusal == "bad-position":
+                    self._refuse(tx, kiosk, line, out)  # no epoch to answer for
+                    continue
                 by_epoch.setdefault(line.epoch, []).append(line)
             for epoch, group in by_epoch.items():
+                if clear_rejected:
+                    for line in group:
+                        tx.delete_rejected(kiosk, epoch, line.seq)
                 out.receipts.append(self._epoch(tx, kiosk, epoch, group, out, received_ms))
             if out.stored:
                 tx.touch_kiosk(kiosk)
@@ -118,12 +182,16 @@ class Ingest:
                 compact = jws.parse(raw)
                 event = orjson.loads(compact.payload)
                 epoch, seq = event["epoch"], event["seq"]
-                if not (isinstance(epoch, int) and isinstance(seq, int) and epoch >= 1 and seq >= 1):
+                if not (isinstance(epoch, int) and isinstance(seq, int)) or isinstance(epoch, bool) \
+                        or isinstance(seq, bool):
                     raise ValueError("epoch/seq")
             except (RecordError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 out.error = "malformed"  # no position to settle it at: the whole message is refused
                 return None
-            lines.append(_Line(compact, epoch, seq, event))
+            line = _Line(compact, epoch, seq, event)
+            if not (1 <= epoch <= MAX_POSITION and 1 <= seq <= MAX_POSITION):
+                line.refusal = "bad-position"  # never a record (32-bit CloudEvents integers)
+            lines.append(line)
         if not lines:
             out.error = "empty"
             return None
@@ -132,11 +200,27 @@ class Ingest:
     def _verify(self, kiosk: str, line: _Line) -> None:
         compact = line.compact
         if compact.kid.split("/", 1)[0] != kiosk:
-            line.reason = "wrong-kiosk"
+            line.refusal = "wrong-kiosk"
+            return
+        registry = self.county.registry()
+        try:
+            key = registry.registered_key(compact.kid)
+        except UnknownKey as err:
+            line.unknown = err.reason
+            return
+        except RecordError:  # a registry entry whose key does not parse: not the record's fault
+            line.unknown = "unknown-key"
             return
         try:
-            key = self.county.registry().key_for(compact.kid)
             jws.verify(compact, key)
+        except RecordError:
+            line.refusal = "bad-signature"
+            return
+        # verified: from here on it is the kiosk's own record and takes its position
+        if not registry.is_active(kiosk):
+            line.reason = "revoked-kiosk"
+            return
+        try:
             event = parse_event(compact.payload, compact.kid, parsed=line.event)
         except MalformedRecord:
             line.reason = "malformed"
@@ -153,25 +237,50 @@ class Ingest:
             return
         line.record = record
 
+    @staticmethod
+    def _refuse(tx: Tx, kiosk: str, line: _Line, out: Outcome) -> None:
+        reason = line.refusal or "bad-signature"
+        epoch = line.epoch if 0 <= line.epoch <= MAX_POSITION else 0  # kept as bytes; the number may not fit
+        seq = line.seq if 0 <= line.seq <= MAX_POSITION else 0
+        tx.insert_refused(kiosk, epoch, seq, line.hash, line.token, reason)
+        out.refused[reason] = out.refused.get(reason, 0) + 1
+        log.warning("refused a line on kiosk %s's topic at %s/%s: %s", kiosk, line.epoch, line.seq, reason)
+
     # --- the chain (inside the transaction) -------------------------------------------------
 
     def _epoch(self, tx: Tx, kiosk: str, epoch: int, group: list[_Line], out: Outcome,
                received_ms: int) -> dict[str, Any]:
         chain = tx.chain(kiosk, epoch)
         rejected: list[dict[str, Any]] = []
+        refused = 0
         taken = tx.ids_taken([line.record.id for line in group if line.record is not None])
         here: dict[int, tuple[str, str, str]] = {}  # seq → (token, hash, prev) accepted from this group
         rows: list[tuple[Any, ...]] = []  # inserted together before the chain advances
+        changed = False
+        answered = any(line.duplicate for line in group)
+        reach = chain.upto  # upto as it will be once this group's contiguous records are in
         for line in group:
+            if line.seq == reach + 1 and (line.duplicate or line.refusal is None):
+                reach = line.seq
+            if line.duplicate:
+                out.duplicates += 1  # stored once, settled again
+                continue
+            if line.refusal is None and line.seq > reach + self.max_ahead:
+                line.refusal = "seq-too-far"
+            if line.refusal is not None:
+                self._refuse(tx, kiosk, line, out)
+                refused += 1
+                continue
+            changed = True
             existing = None
             if line.seq <= chain.max_seen:
                 existing = here.get(line.seq) or tx.stored_at(kiosk, epoch, line.seq)
             if existing is not None:
                 if existing[0] == line.token:
-                    out.duplicates += 1  # re-sent unchanged: stored once, settled again
+                    out.duplicates += 1
                     continue
                 if line.reason is None:
-                    tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: two different records")
+                    tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: two different records signed")
                     line.reason = "fork"
             if line.reason is None:
                 line.reason = self._link_problem(tx, chain, line, here)
@@ -181,7 +290,7 @@ class Ingest:
                 rejected.append({"seq": line.seq, "reason": line.reason})
                 out.rejected[line.reason] = out.rejected.get(line.reason, 0) + 1
                 if existing is None:
-                    tx.insert_rejected(kiosk, epoch, line.seq, link_hash(line.token), line.token, line.reason)
+                    tx.insert_rejected(kiosk, epoch, line.seq, line.hash, line.token, line.reason)
                     chain.max_seen = max(chain.max_seen, line.seq)
                 continue
             rec = line.record
@@ -199,28 +308,37 @@ class Ingest:
             chain.max_seen = max(chain.max_seen, line.seq)
             if line.seq == chain.upto + 1:
                 self._remember_last(chain, rec)
-        tx.insert_records(rows)
-        self._advance(tx, chain)
-        tx.save_chain(chain)
+        if changed:
+            tx.insert_records(rows)
+            self._advance(tx, chain)
+            tx.save_chain(chain)
         missing = missing_ranges(tx.present_between(kiosk, epoch, chain.upto + 1, chain.max_seen),
                                  chain.max_seen, chain.upto + 1) if chain.max_seen > chain.upto else []
+        if not (changed or answered):
+            missing = []  # a message of refused lines only asks for nothing again
         for lo, hi in missing:
             out.resend.append({"epoch": epoch, "from": lo, "to": hi})
-        return {"epoch": epoch, "upto": chain.upto, "head": chain.head,
-                "missing": [[lo, hi] for lo, hi in missing], "rejected": rejected,
-                "time": format_time(self.now())}
+        receipt = {"epoch": epoch, "upto": chain.upto, "head": chain.head,
+                   "missing": [[lo, hi] for lo, hi in missing], "rejected": rejected,
+                   "time": format_time(self.now())}
+        if refused:
+            receipt["refused"] = refused
+        return receipt
 
     @staticmethod
     def _link_problem(tx: Tx, chain: Chain, line: _Line, here: dict[int, tuple[str, str, str]]) -> str | None:
         rec = line.record
         assert rec is not None
         if line.seq == 1:
-            if chain.epoch == 1:
-                return None if rec.prev == "" else "bad-epoch-link"
-            # a new epoch (after a quarantine) links to a receipt's head the kiosk held
-            if rec.prev == "" or tx.knows_hash(chain.kiosk, chain.epoch, rec.prev):
+            if rec.prev == "":
+                # a kiosk that lost its storage starts a fresh epoch from nothing: accepted, and
+                # county IT hears of it when the gateway held records of the kiosk before
+                if tx.has_other_epochs(chain.kiosk, chain.epoch):
+                    tx.alert(chain.kiosk, "fresh-start",
+                             f"epoch {chain.epoch} starts from nothing: the kiosk lost its journal")
                 return None
-            return "bad-epoch-link"
+            # a new epoch (after a quarantine) links to a receipt's head the kiosk held
+            return None if tx.knows_hash(chain.kiosk, chain.epoch, rec.prev) else "bad-epoch-link"
         if line.seq - 1 == chain.upto:
             return None if rec.prev == chain.head else "fork"
         before = here.get(line.seq - 1) or tx.stored_at(chain.kiosk, chain.epoch, line.seq - 1)

@@ -68,6 +68,7 @@ class GatewayService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        county.on_change.append(self.publish_documents)  # however a reload happens
 
     # --- paho callbacks (never block) ----------------------------------------------------
 
@@ -231,9 +232,7 @@ class GatewayService:
                 self.metrics.document_version.labels(kind).set(doc.version)
 
     def reload(self) -> None:
-        changed = self.county.load()
-        if changed:
-            self.publish_documents(changed)
+        self.county.load()  # publishes what changed through county.on_change
 
     def shutdown(self) -> None:
         self.stop.set()

@@ -53,6 +53,19 @@ SCHEMA = [
             at_ms BIGINT NOT NULL, retry INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE learner_links (temp TEXT PRIMARY KEY, code TEXT NOT NULL, linked_ms BIGINT NOT NULL)
     """),
+    # contract 1.1: lines that are not the kiosk's records (no valid signature, another kiosk's
+    # kid, a position out of range or implausibly far ahead) are kept apart and take no position
+    ("0003-refused", """
+        CREATE TABLE refused (
+            rowid_ {serial}, kiosk TEXT NOT NULL, epoch BIGINT NOT NULL, seq BIGINT NOT NULL,
+            hash TEXT NOT NULL, token TEXT NOT NULL, reason TEXT NOT NULL, refused_ms BIGINT NOT NULL);
+        CREATE INDEX refused_kiosk ON refused (kiosk, refused_ms);
+        CREATE INDEX rejected_hash ON rejected (kiosk, hash);
+        INSERT INTO refused (kiosk, epoch, seq, hash, token, reason, refused_ms)
+            SELECT kiosk, epoch, seq, hash, token, reason, rejected_ms FROM rejected
+            WHERE reason IN ('bad-signature', 'wrong-kiosk');
+        DELETE FROM rejected WHERE reason IN ('bad-signature', 'wrong-kiosk')
+    """),
 ]
 
 
@@ -125,9 +138,16 @@ class Tx:
                            (kiosk, epoch, seq))
         return None if row is None else (row[0], row[1], row[2])
 
-    def knows_hash(self, kiosk: str, epoch_below: int, hash_: str) -> bool:
-        return self.one("SELECT 1 FROM records WHERE kiosk = ? AND epoch < ? AND hash = ?",
-                        (kiosk, epoch_below, hash_)) is not None
+    def knows_hash(self, kiosk: str, other_than: int, hash_: str) -> bool:
+        """Whether a record of another epoch of this kiosk has this hash (epochs are random
+        since contract 1.1, so "another", not "an earlier")."""
+        return self.one("SELECT 1 FROM records WHERE kiosk = ? AND epoch <> ? AND hash = ? "
+                        "UNION ALL SELECT 1 FROM rejected WHERE kiosk = ? AND epoch <> ? AND hash = ?",
+                        (kiosk, other_than, hash_, kiosk, other_than, hash_)) is not None
+
+    def has_other_epochs(self, kiosk: str, epoch: int) -> bool:
+        return self.one("SELECT 1 FROM chains WHERE kiosk = ? AND epoch <> ? AND max_seen > 0",
+                        (kiosk, epoch)) is not None
 
     def insert_records(self, rows: list[tuple[Any, ...]]) -> None:
         if rows:
@@ -146,6 +166,13 @@ class Tx:
     def insert_rejected(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str) -> None:
         self.execute("INSERT INTO rejected VALUES (?,?,?,?,?,?,?) ON CONFLICT (kiosk, epoch, seq) DO NOTHING",
                      (kiosk, epoch, seq, hash_, token, reason, int(time.time() * 1000)))
+
+    def insert_refused(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str) -> None:
+        self.execute("INSERT INTO refused (kiosk, epoch, seq, hash, token, reason, refused_ms) "
+                     "VALUES (?,?,?,?,?,?,?)", (kiosk, epoch, seq, hash_, token, reason, int(time.time() * 1000)))
+
+    def delete_rejected(self, kiosk: str, epoch: int, seq: int) -> None:
+        self.execute("DELETE FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))
 
     def alert(self, kiosk: str, kind: str, detail: str) -> None:
         self.execute("INSERT INTO alerts VALUES (?,?,?,?)", (int(time.time() * 1000), kiosk, kind, detail))
@@ -271,6 +298,35 @@ class Store:
         """(commit sequence, token) of committed records after ``cursor``, in commit order."""
         return [(int(r[0]), r[1]) for r in self.query(
             "SELECT rowid_, token FROM records WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?", (cursor, limit))]
+
+    def known_positions(self, kiosk: str, lines: list[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
+        """Which (epoch, seq, hash) of this kiosk are stored or rejected already: a re-sent
+        record is found by this one indexed query, before any signature is checked."""
+        if not lines:
+            return set()
+        hashes = sorted({h for _, _, h in lines})
+        marks = ",".join("?" * len(hashes))
+        rows = self.query(
+            f"SELECT epoch, seq, hash FROM records WHERE kiosk = ? AND hash IN ({marks}) "  # noqa: S608
+            f"UNION ALL SELECT epoch, seq, hash FROM rejected WHERE kiosk = ? AND hash IN ({marks})",
+            (kiosk, *hashes, kiosk, *hashes))
+        return {(int(e), int(s), h) for e, s, h in rows} & set(lines)
+
+    def refused_rows(self, kiosk: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        where, params = ("WHERE kiosk = ? ", (kiosk,)) if kiosk else ("", ())
+        rows = self.query("SELECT kiosk, epoch, seq, hash, reason, refused_ms, length(token) FROM refused "  # noqa: S608
+                          + where + "ORDER BY rowid_ DESC LIMIT ?", (*params, limit))
+        return [{"kiosk": k, "epoch": e, "seq": s, "hash": h, "reason": r, "refused_ms": ms, "bytes": n}
+                for k, e, s, h, r, ms, n in rows]
+
+    def rejected_rows(self, kiosk: str | None = None, reason: str | None = None) -> list[tuple[str, int, int, str]]:
+        """(kiosk, epoch, seq, token) of rejected records, in chain order."""
+        sql, params = "SELECT kiosk, epoch, seq, token FROM rejected WHERE 1 = 1", []
+        if kiosk:
+            sql, params = sql + " AND kiosk = ?", [*params, kiosk]
+        if reason:
+            sql, params = sql + " AND reason = ?", [*params, reason]
+        return [(k, int(e), int(s), t) for k, e, s, t in self.query(sql + " ORDER BY kiosk, epoch, seq", tuple(params))]
 
     def set_status(self, kiosk: str, status: dict[str, Any]) -> None:
         with self.tx() as tx:

@@ -115,16 +115,26 @@ class Registry:
 
     def key_for(self, kid: str) -> Ed25519PublicKey:
         """The public key for ``<kiosk>/<version>``; UnknownKey or revoked-kiosk otherwise."""
+        key = self.registered_key(kid)
+        if not self.is_active(kid.partition("/")[0]):
+            raise VerificationError(f"kiosk {kid.partition('/')[0]!r} is revoked", reason="revoked-kiosk")
+        return key
+
+    def registered_key(self, kid: str) -> Ed25519PublicKey:
+        """The public key for ``<kiosk>/<version>`` whatever the kiosk's status (a revoked
+        kiosk's records are still checked to be its own); UnknownKey otherwise."""
         kiosk, _, version = kid.partition("/")
         entry = self.kiosks.get(kiosk)
         if entry is None:
             raise UnknownKey(f"kiosk {kiosk!r} is not in the registry", reason="unknown-kiosk")
-        if entry.get("status") != KIOSK_ACTIVE:
-            raise VerificationError(f"kiosk {kiosk!r} is revoked", reason="revoked-kiosk")
         key = entry.get("keys", {}).get(version)
         if key is None:
             raise UnknownKey(f"kiosk {kiosk!r} has no key version {version!r}", reason="unknown-key")
         return public_key_from_text(key)
+
+    def is_active(self, kiosk: str) -> bool:
+        entry = self.kiosks.get(kiosk)
+        return entry is not None and entry.get("status") == KIOSK_ACTIVE
 
     def venue_of(self, kiosk: str) -> str | None:
         entry = self.kiosks.get(kiosk)

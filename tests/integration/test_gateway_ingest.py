@@ -61,22 +61,29 @@ class TestRefused:
         out = ingest.handle(kiosk, payload(recs))
         return out.receipts[0]["rejected"], out
 
-    def test_forged_signature(self, ingest: Ingest, county: TestCounty) -> None:
+    def test_forged_signature_is_refused_not_settled(self, ingest: Ingest, county: TestCounty) -> None:
+        """Contract 1.1: a line that does not verify takes no position and is kept apart."""
         impostor = TestCounty(county_id=county.county_id)
         rejected, out = self.refused(ingest, "k-test-1", KioskChain(impostor).many(1))
-        assert [{"seq": 1, "reason": "bad-signature"}] == rejected
-        assert 1 == out.receipts[0]["upto"]  # rejected and recorded: settled
+        assert ([], 0, 1) == (rejected, out.receipts[0]["upto"], out.receipts[0]["refused"])
         assert 0 == ingest.store.count()
+        assert [("k-test-1", 1, 1, "bad-signature")] == ingest.store.query(
+            "SELECT kiosk, epoch, seq, reason FROM refused")
 
-    def test_unknown_and_revoked_kiosks(self, ingest: Ingest, county: TestCounty) -> None:
-        rejected, _ = self.refused(ingest, "k-nobody", KioskChain(county, kiosk="k-nobody").many(1))
-        assert "unknown-kiosk" == rejected[0]["reason"]
+    def test_unknown_kiosk_is_never_final(self, ingest: Ingest, county: TestCounty) -> None:
+        """An unknown kiosk gets an error receipt: nothing settled, nothing rejected."""
+        out = ingest.handle("k-nobody", payload(KioskChain(county, kiosk="k-nobody").many(1)))
+        assert ("unknown-kiosk", []) == (out.error, out.receipts)
+        assert [(0,)] == ingest.store.query("SELECT count(*) FROM rejected") == ingest.store.query(
+            "SELECT count(*) FROM refused")
+
+    def test_revoked_kiosk_records_are_rejected(self, ingest: Ingest, county: TestCounty) -> None:
         rejected, _ = self.refused(ingest, "k-gone", KioskChain(county, kiosk="k-gone").many(1))
         assert "revoked-kiosk" == rejected[0]["reason"]
 
     def test_record_of_another_kiosk_on_this_topic(self, ingest: Ingest, county: TestCounty) -> None:
-        rejected, _ = self.refused(ingest, "k-test-1", KioskChain(county, kiosk="k-other").many(1))
-        assert "wrong-kiosk" == rejected[0]["reason"]
+        out = ingest.handle("k-test-1", payload(KioskChain(county, kiosk="k-other").many(1)))
+        assert ([], {"wrong-kiosk": 1}) == (out.receipts[0]["rejected"], out.refused)
 
     def test_body_failing_its_schema(self, ingest: Ingest, county: TestCounty) -> None:
         k = KioskChain(county)
