@@ -70,7 +70,7 @@ def run(quick: bool) -> list[Result]:
                 t0 = time.perf_counter()
                 app.agent.on_read(read)
                 latencies.append(time.perf_counter() - t0)
-            token_bytes = len(app.journal.records_between(1, 1, 1)[0])
+            token_bytes = len(app.journal.records_between(app.journal.epoch, 1, 1)[0])
             # burst: sign + append in grouped commits of 100
             signer = app.agent.signer
             burst = 2_000 if quick else 20_000

@@ -44,6 +44,7 @@ class Agent:
         self.language = language
         self.checkpoint_seconds = checkpoint_seconds
         self.online = False
+        self.alarms: dict[str, dict[str, Any]] = {}  # from the uplink: receipt-mismatch, gateway-hold, refused
         self.readers: dict[str, dict[str, str]] = {}
         self.lock = threading.RLock()
         self._listeners: list[Listener] = []
@@ -130,6 +131,13 @@ class Agent:
             self.uplink_problem = problem
             self.emit_state()
 
+    def set_uplink_alarm(self, kind: str, detail: dict[str, Any] | None) -> None:
+        if detail is None:
+            self.alarms.pop(kind, None)
+        else:
+            self.alarms[kind] = detail
+        self.emit_state()
+
     def update_county_document(self, kind: str, token: str) -> bool:
         changed = self.docs.update(kind, token)
         if changed:
@@ -178,6 +186,7 @@ class Agent:
                        "uplink_problem": self.uplink_problem,
                        "journal_bytes": stats.bytes, "journal_full": stats.full,
                        "rejected": stats.rejected, "epoch": stats.epoch, "seq": stats.seq,
+                       "alarms": dict(self.alarms),
                        "identity": None if self.signer.refusal is None else {
                            "code": self.signer.refusal.code, "message": self.signer.refusal.message()},
                        "revocation_version": self.docs.version("revoked-cards"),

@@ -3,9 +3,13 @@ SQLite file (WAL, ``synchronous=FULL``).
 
 Durable before acknowledged: :meth:`Journal.transaction` commits (fsync) before it returns,
 and only then may a tap be answered "done". A record leaves the outbox only when a gateway
-receipt settles it. A corrupt file is renamed and kept; the new file starts a new epoch
-whose first record links to the ``head`` of the last receipt, kept in a small file
-*outside* the database (``<journal>.head``) so that it survives the database.
+receipt settles it, and only a receipt whose ``head`` is the hash of this journal's own
+record at its ``upto`` (contract 1.1): any other settles nothing and raises
+:class:`ReceiptMismatch`. A corrupt file is renamed and kept; every new journal file takes a
+fresh random epoch (1 ≤ e < 2³¹, never the one before: record.md 1.1) whose first record
+links to the ``head`` of the last receipt, kept in a small file *outside* the database
+(``<journal>.head``) so that it survives the database — or to ``""`` when that file is gone
+too (a replaced storage card), which the gateway accepts as a fresh start.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -21,12 +26,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.errors import JournalError, JournalFull, JournalReadOnly
-from records.record import Record
+from kiosk.errors import JournalError, JournalFull, JournalReadOnly, ReceiptMismatch
+from records.record import Record, link_hash
 
 log = logging.getLogger(__name__)
 
 Make = Callable[[int, int, str], Record]  # (epoch, seq, prev) -> signed record
+EPOCH_LIMIT = 2**31  # epochs are 1 ≤ e < 2³¹ (CloudEvents integers)
+
+
+def new_epoch(previous: int | None = None) -> int:
+    """A fresh random epoch, never the previous one: a kiosk that lost its journal (and the
+    head file with it) cannot know which epochs it used, so it picks one at random."""
+    while True:
+        epoch = 1 + secrets.randbelow(EPOCH_LIMIT - 1)
+        if epoch != previous:
+            return epoch
 
 MIGRATIONS: list[tuple[str, str]] = [
     (
@@ -262,11 +277,11 @@ class Journal:
 
     @staticmethod
     def _start_epoch(conn: sqlite3.Connection, head_file: Path) -> None:
-        """A new database continues after the epoch the head file names."""
+        """A new database takes a fresh random epoch, linked to the head the head file names."""
         if conn.execute("SELECT 1 FROM meta WHERE key = 'epoch'").fetchone():
             return
         previous = HeadFile.read(head_file)
-        epoch = 1 if previous is None else previous.epoch + 1
+        epoch = new_epoch(None if previous is None else previous.epoch)
         prev = "" if previous is None else previous.head
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
@@ -278,8 +293,10 @@ class Journal:
         receipt = (0, 0, "") if previous is None else (
             previous.receipt_epoch, previous.upto, previous.head)
         HeadFile(epoch, *receipt).write(head_file)
-        if epoch > 1:
+        if previous is not None:
             log.warning("journal starts epoch %d linked to the last receipt's head", epoch)
+        else:
+            log.warning("journal starts epoch %d from nothing (a new kiosk, or one that lost its storage)", epoch)
 
     def _position(self) -> tuple[int, int, str]:
         meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
@@ -369,13 +386,28 @@ class Journal:
                rejected: list[tuple[int, str]] | None = None) -> int:
         """Apply a receipt; returns how many records left the outbox.
 
-        The largest ``upto`` seen wins (receipts may arrive out of order). Rejected
-        records move to the kept ``rejected`` table.
+        Only a receipt whose ``head`` is the hash of this journal's record at ``upto`` settles
+        anything; any other raises :class:`ReceiptMismatch` and changes nothing (a forged or
+        confused receipt must not drop records from the outbox or move them to ``rejected``).
+        The largest ``upto`` seen wins (receipts may arrive out of order). Rejected records
+        (at or below ``upto``) move to the kept ``rejected`` table. Callable without MQTT
+        (a receipt carried by hand).
         """
         now = int(time.time() * 1000)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            problem = self._receipt_problem(epoch, upto, head)
+            if problem is not None:
+                self.conn.execute("ROLLBACK")
+                log.error("a receipt for %d/%d does not match this journal (%s): nothing settled",
+                          epoch, upto, problem)
+                raise ReceiptMismatch(
+                    "收到的回执与本机记录不符，未作处理，请联系县信息中心",
+                    f"a gateway receipt (epoch {epoch}, upto {upto}) does not match this kiosk's records "
+                    f"({problem}): nothing was settled; please tell county IT")
             for seq, reason in rejected or []:
+                if not 1 <= seq <= upto:
+                    continue  # a rejected record is settled: above upto the receipt is not consistent
                 row = self.conn.execute(
                     "SELECT id, token FROM records WHERE epoch = ? AND seq = ?", (epoch, seq)
                 ).fetchone()
@@ -393,7 +425,7 @@ class Journal:
             settled = cur.rowcount
             (stored,) = self.conn.execute("SELECT value FROM meta WHERE key = 'receipt'").fetchone()
             r_epoch, r_upto, _ = json.loads(stored)
-            newer = (epoch, upto) > (r_epoch, r_upto)
+            newer = upto > 0 and (epoch != r_epoch or upto > r_upto)
             if newer:
                 self.conn.execute("UPDATE meta SET value = ? WHERE key = 'receipt'",
                                   (json.dumps([epoch, upto, head]),))
@@ -407,6 +439,25 @@ class Journal:
         if newer and head:
             HeadFile(self.epoch, epoch, upto, head).write(self.head_file)
         return settled
+
+    def _receipt_problem(self, epoch: int, upto: int, head: str) -> str | None:
+        """Why a receipt does not match this journal, or None (inside the settle transaction)."""
+        if upto <= 0:
+            return None  # settles nothing (e.g. an answer to lines the gateway refused)
+        row = self.conn.execute("SELECT token FROM records WHERE epoch = ? AND seq = ?", (epoch, upto)).fetchone()
+        if row is None:
+            row = self.conn.execute("SELECT token FROM rejected WHERE epoch = ? AND seq = ?",
+                                    (epoch, upto)).fetchone()
+        if row is not None:
+            return None if link_hash(row[0]) == head else "head differs from this kiosk's record"
+        # no record there: pruned long ago (harmless), or never made by this journal
+        (unsettled,) = self.conn.execute(
+            "SELECT count(*) FROM records WHERE epoch = ? AND seq <= ? AND settled = 0", (epoch, upto)).fetchone()
+        made = int(self.conn.execute("SELECT value FROM meta WHERE key = 'seq'").fetchone()[0])
+        epoch_now = int(self.conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()[0])
+        if unsettled or (epoch == epoch_now and upto > made):
+            return "this kiosk has no record at that position"
+        return None
 
     def stats(self) -> JournalStats:
         pending, oldest = self.conn.execute(

@@ -11,6 +11,12 @@ Clock: each ``rec`` message carries this kiosk's boot id and monotonic send time
 correlation data, which the gateway hands back on the receipt. A receipt's ``time`` moves
 the wall clock only when that round trip was measured here and is short (``max_rtt``): a
 receipt queued while the kiosk was offline, or delayed, never moves it.
+
+A receipt settles only when its ``head`` matches this kiosk's own record (the journal
+checks); one that does not raises an alarm in ``status``. When the gateway does not know this
+kiosk or its key yet (``unknown-kiosk`` / ``unknown-key``: enrolled a minute ago, a registry
+not yet reloaded), the records stay pending, ``status`` says so, and the outbox is offered
+again with a growing pause until a receipt comes.
 """
 
 from __future__ import annotations
@@ -29,12 +35,15 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.clock import boot_id
+from kiosk.errors import ReceiptMismatch
 from kiosk.journal import Journal
 
 log = logging.getLogger(__name__)
 
 COUNTY_TOPICS = {"lc/v1/county/revoked-cards": "revoked-cards", "lc/v1/county/staff": "staff"}
 MAX_MESSAGE = 240 * 1024  # under the 256 KiB of topics.md
+HOLD_ERRORS = ("unknown-kiosk", "unknown-key")  # the county's state, not the records': retry later
+MAX_BACKOFF = 300.0  # seconds between offers while the gateway does not know this kiosk
 
 
 class AgentHooks(Protocol):
@@ -42,6 +51,7 @@ class AgentHooks(Protocol):
     def set_clock_from_gateway(self, gateway_time: str, rtt_s: float) -> None: ...
     def set_uplink_problem(self, problem: dict[str, str] | None) -> None: ...
     def update_county_document(self, kind: str, token: str) -> bool: ...
+    def set_uplink_alarm(self, kind: str, detail: dict[str, Any] | None) -> None: ...
 
 
 @dataclass
@@ -79,6 +89,10 @@ class Uplink:
         self.cursor: tuple[int, int] | None = None  # last (epoch, seq) sent since the outbox start
         self.online = False
         self.settled_total = 0
+        self.refused_total = 0  # lines the gateway refused on this kiosk's topic (receipts' "refused")
+        self.hold: str | None = None  # unknown-kiosk / unknown-key while the gateway does not know us
+        self.hold_until = 0.0
+        self.backoff = resend_after
         self._last_status = 0.0
         client.will_set(f"{self.topic}/status", json.dumps({"state": "offline"}), qos=1, retain=True)
         client.on_connect = self._on_connect
@@ -181,20 +195,45 @@ class Uplink:
             log.warning("unreadable message on %s", message.topic)
             return
         if message.topic == f"{self.topic}/ack":
-            self.on_receipt(body)
-            self.take_time(message, body)
+            if self.on_receipt(body) is not False:  # a receipt that does not match moves no clock either
+                self.take_time(message, body)
         elif message.topic == f"{self.topic}/cmd/resend":
             self.resend(int(body["epoch"]), int(body["from"]), int(body["to"]))
 
-    def on_receipt(self, receipt: dict[str, Any]) -> None:
+    def on_receipt(self, receipt: dict[str, Any]) -> bool | None:
+        """Apply a receipt; False when it does not match this kiosk's journal (nothing settled)."""
         if "error" in receipt:
-            log.error("the gateway could not read a message: %s", receipt["error"])
-            if receipt["error"] == "too-large" and self.batch_size > 1:
+            error = str(receipt["error"])
+            if error in HOLD_ERRORS:
+                self._hold(error)
+                return
+            log.error("the gateway could not read a message: %s", error)
+            if error == "too-large" and self.batch_size > 1:
                 self.batch_size = max(1, self.batch_size // 2)
             return
-        epoch, upto = int(receipt["epoch"]), int(receipt["upto"])
-        rejected = [(int(r["seq"]), str(r["reason"])) for r in receipt.get("rejected", [])]
-        settled = self.journal.settle(epoch, upto, str(receipt.get("head", "")), rejected)
+        try:
+            epoch, upto = int(receipt["epoch"]), int(receipt["upto"])
+            rejected = [(int(r["seq"]), str(r["reason"])) for r in receipt.get("rejected", [])]
+            head = str(receipt.get("head", ""))
+            refused = int(receipt.get("refused", 0))
+        except (KeyError, TypeError, ValueError):
+            log.warning("a receipt without a readable epoch/upto: ignored")
+            return
+        if refused:
+            self.refused_total += refused
+            log.warning("the gateway refused %d lines on this kiosk's topic (not signed with this kiosk's key?)",
+                        refused)
+            self.hooks.set_uplink_alarm("refused", {"count": self.refused_total})
+        try:
+            settled = self.journal.settle(epoch, upto, head, rejected)
+        except ReceiptMismatch as err:
+            self.hooks.set_uplink_alarm("receipt-mismatch", {"epoch": epoch, "upto": upto,
+                                                             "message": err.message()})
+            return False
+        if self.hold is not None and upto > 0:
+            log.info("the gateway knows this kiosk now (%s cleared)", self.hold)
+            self.hold, self.backoff = None, self.resend_after
+            self.hooks.set_uplink_alarm("gateway-hold", None)
         self.settled_total += settled
         self.inflight = [f for f in self.inflight if not (f.epoch == epoch and f.last <= upto)]
         for lo, hi in receipt.get("missing", []):
@@ -203,6 +242,8 @@ class Uplink:
     # --- sending --------------------------------------------------------------------------------------
 
     def fill(self) -> None:
+        if self.hold is not None and time.monotonic() < self.hold_until:
+            return  # the gateway does not know this kiosk yet: wait the back-off
         while len(self.inflight) < self.window:
             batch = self.journal.pending(self.batch_size, after=self.cursor)
             if not batch:
@@ -218,6 +259,22 @@ class Uplink:
                                 properties=self.stamp())
             self.inflight.append(InFlight(epoch, lines[0].seq, lines[-1].seq, time.monotonic()))
             self.cursor = (epoch, lines[-1].seq)
+
+    def _hold(self, error: str) -> None:
+        """The gateway does not know this kiosk or its key yet: keep every record, say so in
+        ``status``, and offer the outbox again after a pause that doubles each round."""
+        now = time.monotonic()
+        if self.hold is None:
+            log.error("the gateway answered %s: records stay pending until county IT's registry "
+                      "names this kiosk and its key; retrying", error)
+        elif now >= self.hold_until:
+            self.backoff = min(MAX_BACKOFF, self.backoff * 2)
+        else:
+            return  # another answer to the same round of offers
+        self.hold, self.hold_until = error, now + self.backoff
+        self.hooks.set_uplink_alarm("gateway-hold", {"error": error, "retry_seconds": round(self.backoff)})
+        self.inflight.clear()
+        self.cursor = None  # the whole outbox again, after the pause
 
     def expire(self) -> None:
         now = time.monotonic()
@@ -276,5 +333,6 @@ class Uplink:
             health = self.status()
         except Exception:  # noqa: BLE001 - a status without details is better than none
             health = {}
-        body = {"state": state, "version": "0.1.0", **health}
+        body = {"state": state, "version": "0.1.0", **health, "refused_by_gateway": self.refused_total,
+                "gateway_hold": self.hold}
         self.client.publish(f"{self.topic}/status", json.dumps(body), qos=1, retain=True)

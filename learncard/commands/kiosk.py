@@ -123,6 +123,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         + (" — FULL" if h["journal_full"] else ""),
         *([f"  TAPS REFUSED: {h['identity']['message']['zh_CN']} / {h['identity']['message']['en']}"]
           if h.get("identity") else []),
+        *[f"  ALARM {kind}: {json.dumps(detail, ensure_ascii=False)}" for kind, detail in h.get("alarms", {}).items()],
         *[f"  reader {n}: {r['state']} {r['detail']}" for n, r in h["readers"].items()],
         *[f"  uplink: {p['zh_CN']} / {p['en']} ({p['cause']}: {p['detail']})"
           for p in [h.get("uplink_problem")] if p],

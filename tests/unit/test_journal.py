@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.clock import Clock
-from kiosk.errors import JournalFull, JournalReadOnly
+from kiosk.errors import JournalFull, JournalReadOnly, ReceiptMismatch
 from kiosk.journal import HeadFile, Journal
 from kiosk.signer import Signer
 from records import chain, record
@@ -37,10 +37,10 @@ class TestAppend:
         recs = add(j, signer, 5)
         j.close()
         j = Journal.open(tmp_path / "j.sqlite3")
-        tokens = j.records_between(1, 1, 5)
+        tokens = j.records_between(recs[0].epoch, 1, 5)
         assert [r.token for r in recs] == tokens
         assert chain.verify_chain(parse_unverified(t) for t in tokens).ok
-        assert (1, 5, recs[-1].hash) == (j.epoch, j.seq, j.head)
+        assert (recs[0].epoch, 5, recs[-1].hash) == (j.epoch, j.seq, j.head)
 
     def test_wal_and_full_sync(self, tmp_path: Path) -> None:
         j = Journal.open(tmp_path / "j.sqlite3")
@@ -69,23 +69,23 @@ class TestOutbox:
         j = Journal.open(tmp_path / "j.sqlite3")
         recs = add(j, signer, 6)
         assert [1, 2, 3, 4, 5, 6] == [p.seq for p in j.pending(10)]
-        assert [4, 5] == [p.seq for p in j.pending(2, after=(1, 3))]
-        assert 3 == j.settle(1, 3, recs[2].hash)
+        assert [4, 5] == [p.seq for p in j.pending(2, after=(j.epoch, 3))]
+        assert 3 == j.settle(j.epoch, 3, recs[2].hash)
         assert [4, 5, 6] == [p.seq for p in j.pending(10)]
 
     def test_largest_upto_wins(self, tmp_path: Path, signer: Signer) -> None:
         """Receipts from several gateway workers may arrive out of order."""
         j = Journal.open(tmp_path / "j.sqlite3")
         recs = add(j, signer, 6)
-        j.settle(1, 5, recs[4].hash)
-        j.settle(1, 2, recs[1].hash)
+        j.settle(j.epoch, 5, recs[4].hash)
+        j.settle(j.epoch, 2, recs[1].hash)
         assert [6] == [p.seq for p in j.pending(10)]
         assert 5 == HeadFile.read(j.head_file).upto
 
     def test_rejected_move_to_a_kept_table(self, tmp_path: Path, signer: Signer) -> None:
         j = Journal.open(tmp_path / "j.sqlite3")
         recs = add(j, signer, 3)
-        j.settle(1, 3, recs[2].hash, rejected=[(2, "bad-schema")])
+        j.settle(j.epoch, 3, recs[2].hash, rejected=[(2, "bad-schema")])
         assert 0 == j.stats().pending
         row = j.conn.execute("SELECT seq, reason, token FROM rejected").fetchone()
         assert (2, "bad-schema", recs[1].token) == row
@@ -94,11 +94,50 @@ class TestOutbox:
     def test_prune_keeps_unsettled_and_the_chain_position(self, tmp_path: Path, signer: Signer) -> None:
         j = Journal.open(tmp_path / "j.sqlite3")
         recs = add(j, signer, 4)
-        j.settle(1, 2, recs[1].hash)
+        j.settle(j.epoch, 2, recs[1].hash)
         far_future = 10**13
         assert 2 == j.prune(far_future, retention_days=1)
         assert [3, 4] == [p.seq for p in j.pending(10)]
         assert 5 == add(j, signer)[0].seq
+
+
+class TestReceipts:
+    """Contract 1.1: a receipt settles only when its head is the hash of the kiosk's own record."""
+
+    def test_a_receipt_whose_head_differs_settles_nothing(self, tmp_path: Path, signer: Signer) -> None:
+        j = Journal.open(tmp_path / "j.sqlite3")
+        recs = add(j, signer, 3)
+        with pytest.raises(ReceiptMismatch):
+            j.settle(j.epoch, 3, recs[1].hash, rejected=[(2, "bad-signature")])
+        assert (3, 0) == (j.stats().pending, j.stats().rejected)  # nothing settled, nothing moved
+
+    def test_a_receipt_beyond_what_the_kiosk_made_settles_nothing(self, tmp_path: Path, signer: Signer) -> None:
+        j = Journal.open(tmp_path / "j.sqlite3")
+        add(j, signer, 3)
+        with pytest.raises(ReceiptMismatch):
+            j.settle(j.epoch, 40, "AAAA")
+        assert 3 == j.stats().pending
+
+    def test_rejected_above_upto_are_not_moved(self, tmp_path: Path, signer: Signer) -> None:
+        j = Journal.open(tmp_path / "j.sqlite3")
+        recs = add(j, signer, 3)
+        assert 1 == j.settle(j.epoch, 1, recs[0].hash, rejected=[(3, "fork")])
+        assert (2, 0) == (j.stats().pending, j.stats().rejected)
+
+    def test_an_answer_with_upto_zero_is_harmless(self, tmp_path: Path, signer: Signer) -> None:
+        j = Journal.open(tmp_path / "j.sqlite3")
+        add(j, signer, 2)
+        assert 0 == j.settle(j.epoch, 0, "")
+        assert 2 == j.stats().pending
+
+    def test_every_new_journal_takes_a_fresh_epoch(self, tmp_path: Path) -> None:
+        """A replaced storage card (journal and head file gone) never reuses an epoch."""
+        epochs = set()
+        for n in range(20):
+            j = Journal.open(tmp_path / f"j{n}.sqlite3")
+            epochs.add(j.epoch)
+            j.close()
+        assert 20 == len(epochs)
 
 
 class TestLimits:
@@ -130,7 +169,8 @@ class TestQuarantine:
         path = tmp_path / "j.sqlite3"
         j = Journal.open(path)
         recs = add(j, signer, 4)
-        j.settle(1, 3, recs[2].hash)
+        j.settle(j.epoch, 3, recs[2].hash)
+        old_epoch = j.epoch
         j.close()
         for suffix in ("-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
@@ -140,16 +180,17 @@ class TestQuarantine:
         j = Journal.open(path)
         kept = list(tmp_path.glob("j.sqlite3.corrupt-*"))
         assert 1 == len([k for k in kept if not str(k).endswith(("-wal", "-shm"))])
-        assert (2, 0, recs[2].hash) == (j.epoch, j.seq, j.head)
+        assert (0, recs[2].hash) == (j.seq, j.head)
+        assert old_epoch != j.epoch  # a fresh epoch, never the one before
         first = add(j, signer)[0]
-        assert (2, 1, recs[2].hash) == (first.epoch, first.seq, first.prev)
+        assert (j.epoch, 1, recs[2].hash) == (first.epoch, first.seq, first.prev)
 
     def test_not_a_database_at_all(self, tmp_path: Path, signer: Signer) -> None:
         path = tmp_path / "j.sqlite3"
         path.write_bytes(b"this is not sqlite" * 100)
         j = Journal.open(path)
-        assert 1 == j.epoch  # no head file: nothing was ever settled
-        assert add(j, signer)[0].seq == 1
+        assert 1 <= j.epoch < 2**31  # no head file: nothing was ever settled
+        assert ("", 1) == (add(j, signer)[0].prev, j.seq)
         assert list(tmp_path.glob("j.sqlite3.corrupt-*"))
 
     def test_migrations_are_recorded(self, tmp_path: Path) -> None:
@@ -177,6 +218,6 @@ def test_full_disk_refuses_loudly_and_keeps_every_record(small_disk: Path, signe
             committed.append(j.append(signer.maker("kiosk.checkpoint", {"pending": 0, "journal_bytes": 10**6})))
     assert "disk is full" in err.value.en
     assert len(committed) >= 1
-    tokens = j.records_between(1, 1, len(committed))
+    tokens = j.records_between(j.epoch, 1, len(committed))
     assert [r.token for r in committed] == tokens
     assert None is j.quick_check()
