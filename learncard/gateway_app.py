@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,7 @@ class GatewayApp:
     metrics_server: object | None
     relay: Relay | None = None
     lock: instance.InstanceLock | None = None
+    poll_seconds: float = 3.0  # how often the county files' modification times are looked at
 
     def run(self) -> None:
         reload_wanted = threading.Event()
@@ -47,11 +49,17 @@ class GatewayApp:
         signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
 
         def reloader() -> None:
+            last_poll = time.monotonic()
             while not self.service.stop.is_set():
                 if reload_wanted.wait(0.5):
                     reload_wanted.clear()
                     log.info("SIGHUP: reloading the county files")
                     self.service.reload()
+                elif self.poll_seconds and time.monotonic() - last_poll >= self.poll_seconds:
+                    last_poll = time.monotonic()
+                    if self.service.county.changed_on_disk():
+                        log.info("a county file changed on disk: reloading")
+                        self.service.reload()
 
         threading.Thread(target=reloader, name="reload", daemon=True).start()
         if self.relay is not None:
@@ -148,8 +156,9 @@ def build(cfg: Config) -> GatewayApp:
     return app
 
 
-def _build(cfg: Config) -> GatewayApp:
-    g, b = cfg["gateway"], cfg["broker"]
+def county_files(cfg: Config) -> CountyFiles:
+    """The county's signed files as the gateway's configuration names them, loaded."""
+    g = cfg["gateway"]
     try:
         issuer = keys.public_key_from_text(g["issuer_public_key"])
     except MalformedError as err:
@@ -158,12 +167,24 @@ def _build(cfg: Config) -> GatewayApp:
                                                "revoked-cards": Path(g["revoked_cards"]),
                                                "staff": Path(g["staff"])})
     county.load(first=True)
-    store = Store.open(cfg["store"]["url"])
+    return county
+
+
+def make_ingest(cfg: Config, store: Store, county: CountyFiles) -> Ingest:
+    """The ingest with every check the configuration asks for (also for `rejected replay`)."""
+    g = cfg["gateway"]
     try:
         sun = sun_check.from_config(g)
     except SunError as err:
         raise ConfigError(f"gateway.sun_master_key: {err}") from err
-    ingest = Ingest(store, county, lambda: datetime.now(UTC), sun)
+    return Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"])
+
+
+def _build(cfg: Config) -> GatewayApp:
+    g, b = cfg["gateway"], cfg["broker"]
+    county = county_files(cfg)
+    store = Store.open(cfg["store"]["url"])
+    ingest = make_ingest(cfg, store, county)
     metrics = Metrics()
     client = mqtt_client(b, g["client_id"])
     service = GatewayService(client, ingest, store, county, metrics, g["share_group"], limits(cfg))
@@ -172,4 +193,4 @@ def _build(cfg: Config) -> GatewayApp:
         server = serve(metrics, g["metrics_host"], g["metrics_port"], service.health)
     relay = make_relay(cfg, Store.open(cfg["store"]["url"]))  # its own connection: ingest never waits for it
     connect_persistent(client, b["host"], b["port"], receive_maximum=g["receive_maximum"])
-    return GatewayApp(service, client, store, server, relay)
+    return GatewayApp(service, client, store, server, relay, poll_seconds=g["county_poll_seconds"])

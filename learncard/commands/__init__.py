@@ -6,13 +6,23 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    from learncard.commands import demo, gateway, gateway_relay, kiosk, kiosk_enroll, provision, provision_cards
+    from learncard.commands import (
+        demo,
+        gateway,
+        gateway_protocol,
+        gateway_relay,
+        kiosk,
+        kiosk_enroll,
+        provision,
+        provision_cards,
+    )
 
     kiosk.group.add_command(kiosk_enroll.command)
     from learncard.commands import kiosk_ui
 
     kiosk.group.add_command(kiosk_ui.command)
     gateway_relay.register(gateway.group)
+    gateway_protocol.register(gateway.group)
     provision_cards.register(provision.group)
     cli.add_command(kiosk.group)
     cli.add_command(gateway.group)

@@ -28,6 +28,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "error_receipts_burst": Key(5, "int", help="error receipts a kiosk may get at once"),
         "lock_file": Key("", "path", help="single-instance lock; empty: beside a SQLite store, "
                          "else /run/learncard/gateway-<client_id>.lock"),
+        "max_seq_ahead": Key(10_000, "int", help="a verified record further than this past the chain's "
+                             "settled position is refused (seq-too-far)"),
+        "county_poll_seconds": Key(3, "int", help="how often to look whether a county file changed (0: never)"),
     },
     "broker": {
         "host": Key("localhost"),
