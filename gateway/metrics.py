@@ -20,6 +20,9 @@ class Metrics:
                                   "records re-sent unchanged (stored once, settled again)", registry=r)
         self.rejected = Counter("learncard_gateway_records_rejected", "records rejected and recorded",
                                 ["reason"], registry=r)
+        self.refused = Counter("learncard_gateway_lines_refused",
+                               "lines that are not the kiosk's records (contract 1.1; table refused)",
+                               ["reason"], registry=r)
         self.message_errors = Counter("learncard_gateway_message_errors", "messages refused whole",
                                       ["error"], registry=r)
         self.flagged = Counter("learncard_gateway_records_clock_flagged", "records with an implausible clock",

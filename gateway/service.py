@@ -197,6 +197,8 @@ class GatewayService:
         m.flagged.inc(out.flagged)
         for reason, n in out.rejected.items():
             m.rejected.labels(reason).inc(n)
+        for reason, n in out.refused.items():
+            m.refused.labels(reason).inc(n)
         by_venue: dict[str, list[str]] = defaultdict(list)
         for venue, token in out.verified:
             by_venue[venue].append(token)

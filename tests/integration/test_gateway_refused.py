@@ -3,6 +3,7 @@ with the kiosk's registered key take chain positions (issue 11)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
@@ -162,3 +163,33 @@ class TestCountyFilesChange:
         out = ingest.replay("k-b", [token for _, _, _, token in rows])
         assert (3, {}) == (out.stored, out.rejected)
         assert ([r.token for r in recs], 0) == (ingest.store.tokens("k-b"), table(ingest, "rejected"))
+
+
+def test_replay_and_refused_list_commands(tmp_path: Path, county: TestCounty, mosquitto) -> None:
+    """`gateway rejected replay` stores what was rejected once the county reinstated the kiosk;
+    `gateway refused list` shows what never took a position."""
+    from click.testing import CliRunner
+
+    from learncard.main import cli
+    from tests.support.venue import GatewayProcess
+
+    gw = GatewayProcess(county, tmp_path / "gateway", mosquitto, kiosks={"k-b": "v-test"})
+    gw.write_documents(version=1, revoked=("k-b",))
+    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": gw.folder / "registry.jws"})
+    files.load(first=True)
+    store = gw.store()
+    ingest = Ingest(store, files, lambda: NOW)
+    recs = KioskChain(county, kiosk="k-b").many(4)
+    assert {"revoked-kiosk": 4} == ingest.handle("k-b", payload(recs)).rejected
+    ingest.handle("k-b", payload(KioskChain(TestCounty(county_id=county.county_id), kiosk="k-b").many(5)[4:]))
+    store.close()
+    gw.write_documents(version=2)  # county IT reinstates the kiosk
+    runner = CliRunner()
+    out = runner.invoke(cli, ["gateway", "--config", str(gw.config), "rejected", "replay", "--json"])
+    assert 0 == out.exit_code, out.output
+    assert {"records": 4, "stored": 4, "rejected": {}, "refused": {}, "error": None} == json.loads(out.output)["k-b"]
+    store = gw.store()
+    assert [r.token for r in recs] == store.tokens("k-b")
+    store.close()
+    listed = runner.invoke(cli, ["gateway", "--config", str(gw.config), "refused", "list"])
+    assert 0 == listed.exit_code and "bad-signature" in listed.output and "k-b" in listed.output
