@@ -319,14 +319,13 @@ class Store:
         return [{"kiosk": k, "epoch": e, "seq": s, "hash": h, "reason": r, "refused_ms": ms, "bytes": n}
                 for k, e, s, h, r, ms, n in rows]
 
-    def rejected_rows(self, kiosk: str | None = None, reason: str | None = None) -> list[tuple[str, int, int, str]]:
-        """(kiosk, epoch, seq, token) of rejected records, in chain order."""
-        sql, params = "SELECT kiosk, epoch, seq, token FROM rejected WHERE 1 = 1", []
-        if kiosk:
-            sql, params = sql + " AND kiosk = ?", [*params, kiosk]
-        if reason:
-            sql, params = sql + " AND reason = ?", [*params, reason]
-        return [(k, int(e), int(s), t) for k, e, s, t in self.query(sql + " ORDER BY kiosk, epoch, seq", tuple(params))]
+    def rejected_rows(self, kiosk: str | None = None, reason: str | None = None) -> list[dict[str, Any]]:
+        """Rejected records (kiosk, epoch, seq, reason, rejected_ms, token), in chain order."""
+        rows = self.query("SELECT kiosk, epoch, seq, reason, rejected_ms, token FROM rejected "
+                          "WHERE (? = '' OR kiosk = ?) AND (? = '' OR reason = ?) ORDER BY kiosk, epoch, seq",
+                          (kiosk or "", kiosk or "", reason or "", reason or ""))
+        return [{"kiosk": k, "epoch": int(e), "seq": int(s), "reason": r, "rejected_ms": ms, "token": t}
+                for k, e, s, r, ms, t in rows]
 
     def set_status(self, kiosk: str, status: dict[str, Any]) -> None:
         with self.tx() as tx:

@@ -8,6 +8,8 @@ import os
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -21,6 +23,16 @@ def _store(ctx: click.Context) -> Store:
 
 def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
+
+
+def _show(items: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str], empty: str) -> None:
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    for item in items:
+        click.echo(line(item))
+    if not items:
+        click.echo(empty)
 
 
 @click.group("refused")
@@ -41,14 +53,8 @@ def refused_list(ctx: click.Context, kiosk: str | None, limit: int, as_json: boo
         rows = store.refused_rows(kiosk, limit)
     finally:
         store.close()
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for r in rows:
-        click.echo(f"{_when(r['refused_ms'])}  {r['kiosk']:<24} {r['epoch']}/{r['seq']:<10} {r['reason']:<14} "
-                   f"{r['bytes']} bytes")
-    if not rows:
-        click.echo("no refused lines")
+    _show(rows, as_json, lambda r: f"{_when(r['refused_ms'])}  {r['kiosk']:<24} {r['epoch']}/{r['seq']:<10} "
+                                   f"{r['reason']:<14} {r['bytes']} bytes", "no refused lines")
 
 
 @click.group("rejected")
@@ -56,35 +62,29 @@ def rejected() -> None:
     """Records the kiosk signed that the gateway rejected and recorded (their position is settled)."""
 
 
+def _rejected_filters(command: Callable[..., None]) -> Callable[..., None]:
+    for option in (click.option("--json", "as_json", is_flag=True, help="Print the result as JSON."),
+                   click.option("--reason", help="Only this reason (e.g. revoked-kiosk, bad-schema, fork)."),
+                   click.option("--kiosk", help="Only this kiosk's.")):
+        command = option(command)
+    return click.pass_context(command)
+
+
 @rejected.command("list")
-@click.option("--kiosk", help="Only this kiosk's.")
-@click.option("--reason", help="Only this reason (e.g. revoked-kiosk, bad-schema, fork).")
-@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
-@click.pass_context
+@_rejected_filters
 def rejected_list(ctx: click.Context, kiosk: str | None, reason: str | None, as_json: bool) -> None:
     """Every rejected record: kiosk, position and reason."""
     store = _store(ctx)
     try:
-        rows = store.query("SELECT kiosk, epoch, seq, reason, rejected_ms FROM rejected "
-                           "WHERE (? = '' OR kiosk = ?) AND (? = '' OR reason = ?) ORDER BY kiosk, epoch, seq",
-                           (kiosk or "", kiosk or "", reason or "", reason or ""))
+        items = [{k: v for k, v in r.items() if k != "token"} for r in store.rejected_rows(kiosk, reason)]
     finally:
         store.close()
-    items = [{"kiosk": k, "epoch": e, "seq": s, "reason": r, "rejected_ms": ms} for k, e, s, r, ms in rows]
-    if as_json:
-        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
-        return
-    for i in items:
-        click.echo(f"{_when(i['rejected_ms'])}  {i['kiosk']:<24} {i['epoch']}/{i['seq']:<10} {i['reason']}")
-    if not items:
-        click.echo("no rejected records")
+    _show(items, as_json, lambda i: f"{_when(i['rejected_ms'])}  {i['kiosk']:<24} {i['epoch']}/{i['seq']:<10} "
+                                    f"{i['reason']}", "no rejected records")
 
 
 @rejected.command("replay")
-@click.option("--kiosk", help="Only this kiosk's.")
-@click.option("--reason", help="Only records rejected for this reason.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-@click.pass_context
+@_rejected_filters
 def rejected_replay(ctx: click.Context, kiosk: str | None, reason: str | None, as_json: bool) -> None:
     """Ingest rejected records again through the gateway's own checks, with the county files
     as they are now (after a registry was reloaded or a key registered). Each ends stored,
@@ -96,8 +96,8 @@ def rejected_replay(ctx: click.Context, kiosk: str | None, reason: str | None, a
     try:
         ingest = make_ingest(cfg, store, county_files(cfg))
         by_kiosk: dict[str, list[str]] = defaultdict(list)
-        for k, _, _, token in store.rejected_rows(kiosk, reason):
-            by_kiosk[k].append(token)
+        for row in store.rejected_rows(kiosk, reason):
+            by_kiosk[row["kiosk"]].append(row["token"])
         result: dict[str, dict[str, object]] = {}
         for k, tokens in by_kiosk.items():
             out = ingest.replay(k, tokens)
@@ -108,11 +108,10 @@ def rejected_replay(ctx: click.Context, kiosk: str | None, reason: str | None, a
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    for k, r in result.items():
-        click.echo(f"{k}: {r['records']} replayed, {r['stored']} stored, rejected {r['rejected'] or 'none'}, "
-                   f"refused {r['refused'] or 'none'}" + (f", error {r['error']}" if r["error"] else ""))
-    if not result:
-        click.echo("no rejected records to replay")
+    _show([{"kiosk": k, **r} for k, r in result.items()], False,
+          lambda r: f"{r['kiosk']}: {r['records']} replayed, {r['stored']} stored, rejected {r['rejected'] or 'none'}, "
+                    f"refused {r['refused'] or 'none'}" + (f", error {r['error']}" if r["error"] else ""),
+          "no rejected records to replay")
 
 
 @click.command("reload")

@@ -160,7 +160,7 @@ class TestCountyFilesChange:
         (tmp_path / "registry.jws").write_text(county.registry({"k-b": "v-test"}, 2).token)  # reinstated
         files.load()
         rows = ingest.store.rejected_rows("k-b")
-        out = ingest.replay("k-b", [token for _, _, _, token in rows])
+        out = ingest.replay("k-b", [row["token"] for row in rows])
         assert (3, {}) == (out.stored, out.rejected)
         assert ([r.token for r in recs], 0) == (ingest.store.tokens("k-b"), table(ingest, "rejected"))
 
