@@ -202,8 +202,10 @@ def rekey(ctx: click.Context, request_file: Path | None, generate: bool, kiosk: 
     folder = out_dir or home.path_of(f"kiosks/{kiosk}/rekey")
     request = _request_from(request_file, generate, kiosk, folder)
     doc, version = kiosks.rekey(home, request)
-    out({"kiosk": request.kiosk, "key_version": version, "registry_version": doc.version}, as_json,
-        f"kiosk {request.kiosk} now signs with key version {version} (set kiosk.key_version = {version}); "
+    out({"kiosk": request.kiosk, "key_version": version, "signing_public_key": request.signing_key,
+         "registry_version": doc.version}, as_json,
+        f"kiosk {request.kiosk} now signs with key version {version} (set kiosk.key_version = {version} "
+        f"and kiosk.signing_public_key = {request.signing_key!r}); "
         f"registry version {doc.version}")
 
 

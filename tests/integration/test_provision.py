@@ -96,6 +96,13 @@ class TestInitAndEnrol:
         shown = json.loads(result.output)
         assert str(kiosk_dir / "kiosk.key") == shown["kiosk"]["key_path"]
         assert shown["uplink"]["tls"]
+        # the bundle names the registered signing key, and the kiosk's own key is that key
+        from kiosk.identity import check_signing_key
+        from kiosk.signer import load_key
+
+        registered = county.Registry(CountyHome.open(home).load_document("registry")).kiosks["k-chengguan-1"]
+        assert registered["keys"]["1"] == shown["kiosk"]["signing_public_key"]
+        check_signing_key(load_key(kiosk_dir / "kiosk.key"), shown["kiosk"]["signing_public_key"])
 
     def test_rekey_keeps_old_records_valid(self, home: Path, tmp_path: Path) -> None:
         enrol(home, tmp_path / "kiosk", "k-one")
