@@ -197,3 +197,21 @@ def test_gateway_reload_command_and_sighup_reread_the_registry(tmp_path: Path, c
                    lambda: "loaded registry version 3" in (gw.folder / "gateway.log").read_text())
     finally:
         gw.kill()
+
+
+def test_forged_receipt_settles_nothing_and_moves_nothing(tmp_path: Path, county: TestCounty,
+                                                          mosquitto: Mosquitto) -> None:
+    """A receipt whose head is not the kiosk's record (here with no gateway at all) settles
+    nothing, moves no record to the rejected table, and raises an alarm in the status."""
+    forger = TestClient(mosquitto.port)
+    assert forger.wait_connected()
+    kiosk = kiosk_online(county, tmp_path / "kiosk", mosquitto, kiosk="k-b")
+    with kiosk.running() as app:
+        wait_until("the uplink", lambda: app.agent.online)
+        tap(kiosk, county, 3)
+        receipt = {"epoch": app.journal.epoch, "upto": 3, "head": "A" * 43, "missing": [],
+                   "rejected": [{"seq": 2, "reason": "bad-signature"}], "time": "2026-11-23T09:02:00.123+08:00"}
+        forger.publish("lc/v1/k-b/ack", json.dumps(receipt))
+        wait_until("the alarm", lambda: "receipt-mismatch" in app.agent.snapshot()["health"]["alarms"])
+        assert (3, 0) == (app.journal.stats().pending, app.journal.stats().rejected)
+    forger.close()
