@@ -91,7 +91,6 @@ class Uplink:
         self.settled_total = 0
         self.refused_total = 0  # lines the gateway refused on this kiosk's topic (receipts' "refused")
         self.hold: str | None = None  # unknown-kiosk / unknown-key while the gateway does not know us
-        self.hold_until = 0.0
         self.backoff = resend_after
         self._last_status = 0.0
         client.will_set(f"{self.topic}/status", json.dumps({"state": "offline"}), qos=1, retain=True)
@@ -242,8 +241,6 @@ class Uplink:
     # --- sending --------------------------------------------------------------------------------------
 
     def fill(self) -> None:
-        if self.hold is not None and time.monotonic() < self.hold_until:
-            return  # the gateway does not know this kiosk yet: wait the back-off
         while len(self.inflight) < self.window:
             batch = self.journal.pending(self.batch_size, after=self.cursor)
             if not batch:
@@ -262,26 +259,24 @@ class Uplink:
 
     def _hold(self, error: str) -> None:
         """The gateway does not know this kiosk or its key yet: keep every record, say so in
-        ``status``, and offer the outbox again after a pause that doubles each round."""
-        now = time.monotonic()
+        ``status``, and let the messages in flight wait a back-off that doubles each round
+        (:meth:`expire`). Sending is not stopped: the error cannot be tied to one message (a
+        holder of a stolen certificate could cause it), and a genuine receipt clears it."""
         if self.hold is None:
             log.error("the gateway answered %s: records stay pending until county IT's registry "
                       "names this kiosk and its key; retrying", error)
-        elif now >= self.hold_until:
-            self.backoff = min(MAX_BACKOFF, self.backoff * 2)
-        else:
-            return  # another answer to the same round of offers
-        self.hold, self.hold_until = error, now + self.backoff
+        self.hold = error
         self.hooks.set_uplink_alarm("gateway-hold", {"error": error, "retry_seconds": round(self.backoff)})
-        self.inflight.clear()
-        self.cursor = None  # the whole outbox again, after the pause
 
     def expire(self) -> None:
         now = time.monotonic()
-        if any(now - f.sent_at > self.resend_after for f in self.inflight):
-            log.warning("no receipt after %.0f s: offering the outbox again", self.resend_after)
+        wait = self.backoff if self.hold is not None else self.resend_after
+        if any(now - f.sent_at > wait for f in self.inflight):
+            log.warning("no receipt after %.0f s: offering the outbox again", wait)
             self.inflight.clear()
             self.cursor = None
+            if self.hold is not None:
+                self.backoff = min(MAX_BACKOFF, self.backoff * 2)
 
     def resend(self, epoch: int, first: int, last: int) -> None:
         tokens = self.journal.records_between(epoch, first, last)

@@ -215,3 +215,22 @@ def test_forged_receipt_settles_nothing_and_moves_nothing(tmp_path: Path, county
         wait_until("the alarm", lambda: "receipt-mismatch" in app.agent.snapshot()["health"]["alarms"])
         assert (3, 0) == (app.journal.stats().pending, app.journal.stats().rejected)
     forger.close()
+
+
+def test_unknown_key_lines_from_a_thief_do_not_stall_the_kiosk(tmp_path: Path, county: TestCounty,
+                                                              mosquitto: Mosquitto, gateway: GatewayProcess) -> None:
+    """Lines naming a key version the registry does not have get `unknown-key` on k-b's ack
+    topic: k-b shows it, but keeps sending, and its genuine receipts clear it."""
+    thief = TestClient(mosquitto.port)
+    assert thief.wait_connected()
+    kiosk = kiosk_online(county, tmp_path / "kiosk", mosquitto, kiosk="k-b")
+    with kiosk.running() as app:
+        wait_until("the uplink", lambda: app.agent.online)
+        event = KioskChain(county, kiosk="k-b").next().event | {"epoch": app.journal.epoch, "seq": 1}
+        thief.publish("lc/v1/k-b/rec", jws.sign(orjson.dumps(event), county.kiosk_key("k-b"), {"kid": "k-b/9"}))
+        wait_until("the hold", lambda: "gateway-hold" in app.agent.snapshot()["health"]["alarms"])
+        ids = tap(kiosk, county, 5)
+        wait_until("k-b's taps settled", lambda: app.journal.stats().pending == 0)
+        assert "gateway-hold" not in app.agent.snapshot()["health"]["alarms"]
+    assert sorted(ids) == sorted(stored_ids(gateway, "k-b"))
+    thief.close()
