@@ -226,10 +226,12 @@ def test_unknown_key_lines_from_a_thief_do_not_stall_the_kiosk(tmp_path: Path, c
     kiosk = kiosk_online(county, tmp_path / "kiosk", mosquitto, kiosk="k-b")
     with kiosk.running() as app:
         wait_until("the uplink", lambda: app.agent.online)
-        event = KioskChain(county, kiosk="k-b").next().event | {"epoch": app.journal.epoch, "seq": 1}
+        ids = tap(kiosk, county, 1)
+        wait_until("the gateway to answer", lambda: app.journal.stats().pending == 0)
+        event = KioskChain(county, kiosk="k-b").next().event | {"epoch": app.journal.epoch, "seq": 2}
         thief.publish("lc/v1/k-b/rec", jws.sign(orjson.dumps(event), county.kiosk_key("k-b"), {"kid": "k-b/9"}))
         wait_until("the hold", lambda: "gateway-hold" in app.agent.snapshot()["health"]["alarms"])
-        ids = tap(kiosk, county, 5)
+        ids += tap(kiosk, county, 5)
         wait_until("k-b's taps settled", lambda: app.journal.stats().pending == 0)
         assert "gateway-hold" not in app.agent.snapshot()["health"]["alarms"]
     assert sorted(ids) == sorted(stored_ids(gateway, "k-b"))
