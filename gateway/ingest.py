@@ -117,8 +117,10 @@ class Ingest:
             return out
         known = self.store.known_positions(kiosk, [(x.epoch, x.seq, x.hash) for x in lines if x.refusal is None])
         for line in lines:
-            if (line.epoch, line.seq, line.hash) in known:
+            position = (line.epoch, line.seq, line.hash)
+            if position in known:
                 line.duplicate = True  # re-sent unchanged: settled again, its signature not checked again
+                line.reason = known[position] or None  # a rejected one is listed as rejected again
         return self._ingest(kiosk, lines, out)
 
     def replay(self, kiosk: str, tokens: list[str]) -> Outcome:
@@ -264,6 +266,8 @@ class Ingest:
                 reach = line.seq
             if line.duplicate:
                 out.duplicates += 1  # stored once, settled again
+                if line.reason is not None:  # its first receipt may have been lost: say it again
+                    rejected.append({"seq": line.seq, "reason": line.reason})
                 continue
             if line.refusal is None and line.seq > reach + self.max_ahead:
                 line.refusal = "seq-too-far"

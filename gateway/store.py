@@ -299,18 +299,20 @@ class Store:
         return [(int(r[0]), r[1]) for r in self.query(
             "SELECT rowid_, token FROM records WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?", (cursor, limit))]
 
-    def known_positions(self, kiosk: str, lines: list[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
-        """Which (epoch, seq, hash) of this kiosk are stored or rejected already: a re-sent
-        record is found by this one indexed query, before any signature is checked."""
+    def known_positions(self, kiosk: str, lines: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], str]:
+        """Which (epoch, seq, hash) of this kiosk are stored or rejected already — "" for a
+        stored record, the reason for a rejected one: a re-sent record is found by this one
+        indexed query, before any signature is checked."""
         if not lines:
-            return set()
+            return {}
         hashes = sorted({h for _, _, h in lines})
         marks = ",".join("?" * len(hashes))
         rows = self.query(
-            f"SELECT epoch, seq, hash FROM records WHERE kiosk = ? AND hash IN ({marks}) "  # noqa: S608
-            f"UNION ALL SELECT epoch, seq, hash FROM rejected WHERE kiosk = ? AND hash IN ({marks})",
+            f"SELECT epoch, seq, hash, '' FROM records WHERE kiosk = ? AND hash IN ({marks}) "  # noqa: S608
+            f"UNION ALL SELECT epoch, seq, hash, reason FROM rejected WHERE kiosk = ? AND hash IN ({marks})",
             (kiosk, *hashes, kiosk, *hashes))
-        return {(int(e), int(s), h) for e, s, h in rows} & set(lines)
+        wanted = set(lines)
+        return {(int(e), int(s), h): r for e, s, h, r in rows if (int(e), int(s), h) in wanted}
 
     def refused_rows(self, kiosk: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         where, params = ("WHERE kiosk = ? ", (kiosk,)) if kiosk else ("", ())

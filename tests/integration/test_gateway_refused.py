@@ -193,3 +193,13 @@ def test_replay_and_refused_list_commands(tmp_path: Path, county: TestCounty, mo
     store.close()
     listed = runner.invoke(cli, ["gateway", "--config", str(gw.config), "refused", "list"])
     assert 0 == listed.exit_code and "bad-signature" in listed.output and "k-b" in listed.output
+
+
+def test_a_rejected_record_sent_again_is_listed_as_rejected_again(ingest: Ingest, county: TestCounty) -> None:
+    """Its first receipt may have been lost: the kiosk must still hear it was rejected."""
+    k = KioskChain(county, kiosk="k-b")
+    recs = [k.next(), k.next("rating", {"learner": "x", "score": 9})]
+    first = ingest.handle("k-b", payload(recs))
+    again = ingest.handle("k-b", payload(recs))
+    assert first.receipts[0]["rejected"] == again.receipts[0]["rejected"] == [{"seq": 2, "reason": "bad-schema"}]
+    assert (2, 2) == (again.duplicates, again.receipts[0]["upto"])
