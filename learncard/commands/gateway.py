@@ -57,6 +57,8 @@ def kiosks(ctx: click.Context, as_json: bool) -> None:
         seen = max(row["status_received_ms"], row["last_record_ms"])
         click.echo(f"{row['kiosk']:<24} {s.get('state', '?'):<8} last seen {int((now - seen) / 1000)} s ago  "
                    f"pending {s.get('pending', '?')} (oldest {s.get('oldest_pending_seconds', '?')} s)  "
-                   f"clock {s.get('clock', '?')} skew {_skew(s.get('skew_seconds'))}")
+                   f"clock {s.get('clock', '?')} skew {_skew(s.get('skew_seconds'))}"
+                   + (f"  HELD: {s['gateway_hold']}" if s.get("gateway_hold") else "")
+                   + (f"  refused on its topic: {s['refused_by_gateway']}" if s.get("refused_by_gateway") else ""))
     if not rows:
         click.echo("no kiosk has reported yet")
