@@ -119,6 +119,10 @@ def test_certificate_without_the_key_cannot_take_positions(tmp_path: Path, count
         assert 0 == app.journal.stats().rejected
         assert 301 == app.uplink.refused_total
         assert "refused" in app.agent.snapshot()["health"]["alarms"]
+        app.uplink.publish_status()  # what county IT sees in `gateway kiosks`
+        wait_until("the status at the gateway", lambda: "refused on its topic: 301" in subprocess.run(
+            [sys.executable, "-m", "learncard", "gateway", "--config", str(gateway.config), "kiosks"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout)
     assert sorted(first + later) == sorted(stored_ids(gateway, "k-b"))
     assert [] == rows(gateway, "SELECT reason FROM rejected")
     listed = subprocess.run([sys.executable, "-m", "learncard", "gateway", "--config", str(gateway.config),
