@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import fastjsonschema
@@ -89,7 +90,7 @@ class _Line:
     def token(self) -> str:
         return self.compact.token
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return link_hash(self.compact.token)
 
@@ -139,7 +140,8 @@ class Ingest:
         for line in checking:
             self._verify(kiosk, line)
         unknown = [x for x in checking if x.unknown is not None]
-        if unknown and self.county.reread():  # enrolled a minute ago? read the county's files once
+        if unknown:
+            self.county.reread()  # enrolled a minute ago? read the county's files once
             for line in unknown:
                 line.unknown = None
                 self._verify(kiosk, line)
