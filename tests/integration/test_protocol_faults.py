@@ -240,3 +240,12 @@ def test_unknown_key_lines_from_a_thief_do_not_stall_the_kiosk(tmp_path: Path, c
         assert "gateway-hold" not in app.agent.snapshot()["health"]["alarms"]
     assert sorted(ids) == sorted(stored_ids(gateway, "k-b"))
     thief.close()
+
+
+def test_gateway_notices_a_changed_registry_by_itself(tmp_path: Path, county: TestCounty,
+                                                      gateway: GatewayProcess) -> None:
+    """No signal, no record: a new registry file is loaded (and logged) within seconds."""
+    log = gateway.folder / "gateway.log"
+    wait_until("the gateway to start", lambda: "loaded registry version 1" in log.read_text())
+    gateway.write_documents(version=2)
+    wait_until("the new registry", lambda: "loaded registry version 2" in log.read_text())
