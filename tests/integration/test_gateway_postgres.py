@@ -45,3 +45,27 @@ def test_two_workers_share_one_postgres_store(tmp_path: Path, county: TestCounty
     assert [r.token for r in recs] == tokens
     assert chain.verify_chain(parse_unverified(t) for t in tokens).ok
     assert all(not r["rejected"] for r in receipts)
+
+
+def test_refused_lines_duplicates_and_replay_on_postgres(tmp_path: Path, county: TestCounty) -> None:
+    """Contract 1.1's refusals, duplicate lookup and replay run on PostgreSQL too."""
+    (tmp_path / "registry.jws").write_text(county.registry({"k-b": "v-test"}, revoked=("k-b",)).token)
+    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
+    files.load(first=True)
+    recs = KioskChain(county, kiosk="k-b").many(3)
+    thief = KioskChain(TestCounty(county_id=county.county_id), kiosk="k-b").many(5)
+    with database() as url:
+        ingest = Ingest(Store.open(url), files, lambda: NOW)
+        try:
+            assert {"revoked-kiosk": 3} == ingest.handle("k-b", payload(recs)).rejected
+            again = ingest.handle("k-b", payload(recs))
+            assert (3, 3) == (again.duplicates, len(again.receipts[0]["rejected"]))
+            assert {"bad-signature": 2} == ingest.handle("k-b", payload(thief[3:])).refused
+            (tmp_path / "registry.jws").write_text(county.registry({"k-b": "v-test"}, 2).token)
+            files.load()
+            replayed = ingest.replay("k-b", [r["token"] for r in ingest.store.rejected_rows("k-b")])
+            assert 3 == replayed.stored
+            assert [r.token for r in recs] == ingest.store.tokens("k-b")
+            assert 2 == len(ingest.store.refused_rows("k-b"))
+        finally:
+            ingest.store.close()
