@@ -194,22 +194,23 @@ class Uplink:
             log.warning("unreadable message on %s", message.topic)
             return
         if message.topic == f"{self.topic}/ack":
-            if self.on_receipt(body) is not False:  # a receipt that does not match moves no clock either
+            if self.on_receipt(body):  # a receipt that does not match moves no clock either
                 self.take_time(message, body)
         elif message.topic == f"{self.topic}/cmd/resend":
             self.resend(int(body["epoch"]), int(body["from"]), int(body["to"]))
 
-    def on_receipt(self, receipt: dict[str, Any]) -> bool | None:
-        """Apply a receipt; False when it does not match this kiosk's journal (nothing settled)."""
+    def on_receipt(self, receipt: dict[str, Any]) -> bool:
+        """Apply a receipt; False when it does not match this kiosk's journal or cannot be read
+        (nothing settled: its time must not move the clock either)."""
         if "error" in receipt:
             error = str(receipt["error"])
             if error in HOLD_ERRORS:
                 self._hold(error)
-                return
+                return True
             log.error("the gateway could not read a message: %s", error)
             if error == "too-large" and self.batch_size > 1:
                 self.batch_size = max(1, self.batch_size // 2)
-            return
+            return True
         try:
             epoch, upto = int(receipt["epoch"]), int(receipt["upto"])
             rejected = [(int(r["seq"]), str(r["reason"])) for r in receipt.get("rejected", [])]
@@ -217,7 +218,7 @@ class Uplink:
             refused = int(receipt.get("refused", 0))
         except (KeyError, TypeError, ValueError):
             log.warning("a receipt without a readable epoch/upto: ignored")
-            return
+            return False
         if refused:
             self.refused_total += refused
             log.warning("the gateway refused %d lines on this kiosk's topic (not signed with this kiosk's key?)",
@@ -237,6 +238,7 @@ class Uplink:
         self.inflight = [f for f in self.inflight if not (f.epoch == epoch and f.last <= upto)]
         for lo, hi in receipt.get("missing", []):
             self.resend(epoch, int(lo), int(hi))
+        return True
 
     # --- sending --------------------------------------------------------------------------------------
 
