@@ -185,12 +185,13 @@ def test_huge_seq_neither_crashes_nor_starts_a_resend_storm(tmp_path: Path, coun
 
 def test_gateway_reload_command_and_sighup_reread_the_registry(tmp_path: Path, county: TestCounty,
                                                                mosquitto: Mosquitto) -> None:
-    """`learncard gateway reload` signals the running gateway, which logs what it loaded."""
+    """`learncard gateway reload` signals the running gateway (found through its instance lock),
+    which logs what it loaded; with no gateway running the command says so."""
     gw = GatewayProcess(county, tmp_path / "gateway", mosquitto)
     gw.config.write_text(gw.config.read_text().replace("[gateway]\n", "[gateway]\ncounty_poll_seconds = 0\n", 1))
     gw.start()
     try:
-        wait_until("the pid file", lambda: (gw.folder / "gateway.pid").exists())
+        wait_until("the gateway to run", lambda: "connected to the broker" in (gw.folder / "gateway.log").read_text())
         gw.write_documents(version=2)
         subprocess.run([sys.executable, "-m", "learncard", "gateway", "--config", str(gw.config), "reload"],
                        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
@@ -201,6 +202,9 @@ def test_gateway_reload_command_and_sighup_reread_the_registry(tmp_path: Path, c
                    lambda: "loaded registry version 3" in (gw.folder / "gateway.log").read_text())
     finally:
         gw.kill()
+    idle = subprocess.run([sys.executable, "-m", "learncard", "gateway", "--config", str(gw.config), "reload"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert 0 != idle.returncode and "no gateway is running" in idle.stderr
 
 
 def test_forged_receipt_settles_nothing_and_moves_nothing(tmp_path: Path, county: TestCounty,
