@@ -48,7 +48,8 @@ def test_happy_path_with_verified_stream(tmp_path: Path, county: TestCounty, mos
         wait_until("the uplink to connect", lambda: app.agent.online)
         tap_all(kiosk, county, 5)
         wait_until("the outbox to empty", lambda: pending(app) == 0)
-        assert app.agent.clock.state in ("gateway", "ntp")  # receipts' time set the clock
+        # receipts' time set the clock (just after they settle: wait for it, not a race)
+        wait_until("the receipts' time", lambda: app.agent.clock.state in ("gateway", "ntp"))
     assert 5 == gateway.count()
     streamed = []
     wait_until("the verified stream", lambda: (streamed.extend(
