@@ -9,6 +9,8 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -99,17 +101,28 @@ def test_replaced_sd_card_loses_no_answered_tap(tmp_path: Path, county: TestCoun
     assert [("fresh-start",)] == rows(gateway, "SELECT kind FROM alerts")
 
 
+@contextmanager
+def kiosk_b_and_a_thief(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto) -> Iterator[tuple]:
+    """Kiosk k-b online with one tap stored (so the gateway listens), and a client that
+    publishes with k-b's identity but has not its key (no ACL on this broker: the same)."""
+    thief = TestClient(mosquitto.port)
+    assert thief.wait_connected()
+    kiosk = kiosk_online(county, tmp_path / "kiosk", mosquitto, kiosk="k-b")
+    try:
+        with kiosk.running() as app:
+            wait_until("the uplink", lambda: app.agent.online)
+            first = tap(kiosk, county, 1)
+            wait_until("the first record settled", lambda: app.journal.stats().pending == 0)
+            yield kiosk, app, thief, first
+    finally:
+        thief.close()
+
+
 def test_certificate_without_the_key_cannot_take_positions(tmp_path: Path, county: TestCounty,
                                                            mosquitto: Mosquitto, gateway: GatewayProcess) -> None:
     """A client with k-b's identity but not its key publishes at k-b's next positions and at
     a stored one: k-b's genuine taps all end stored, none is moved to its rejected table."""
-    thief = TestClient(mosquitto.port)
-    assert thief.wait_connected()
-    kiosk = kiosk_online(county, tmp_path / "kiosk", mosquitto, kiosk="k-b")
-    with kiosk.running() as app:
-        wait_until("the uplink", lambda: app.agent.online)
-        first = tap(kiosk, county, 1)
-        wait_until("the first record settled", lambda: app.journal.stats().pending == 0)
+    with kiosk_b_and_a_thief(tmp_path, county, mosquitto) as (kiosk, app, thief, first):
         epoch = app.journal.epoch  # in every record k-b publishes: assume the thief knows it
         thief.publish("lc/v1/k-b/rec", forged(county, "k-b", epoch, [1]))  # at the stored position
         thief.publish("lc/v1/k-b/rec", forged(county, "k-b", epoch, range(2, 302)))  # at the next ones
@@ -131,7 +144,6 @@ def test_certificate_without_the_key_cannot_take_positions(tmp_path: Path, count
     refused = json.loads(listed.stdout)
     assert 301 == len(refused) and {"k-b"} == {r["kiosk"] for r in refused}
     assert {"bad-signature"} == {r["reason"] for r in refused}
-    thief.close()
 
 
 def test_kiosk_enrolled_while_the_gateway_runs(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto,
@@ -229,13 +241,7 @@ def test_unknown_key_lines_from_a_thief_do_not_stall_the_kiosk(tmp_path: Path, c
                                                               mosquitto: Mosquitto, gateway: GatewayProcess) -> None:
     """Lines naming a key version the registry does not have get `unknown-key` on k-b's ack
     topic: k-b shows it, but keeps sending, and its genuine receipts clear it."""
-    thief = TestClient(mosquitto.port)
-    assert thief.wait_connected()
-    kiosk = kiosk_online(county, tmp_path / "kiosk", mosquitto, kiosk="k-b")
-    with kiosk.running() as app:
-        wait_until("the uplink", lambda: app.agent.online)
-        ids = tap(kiosk, county, 1)
-        wait_until("the gateway to answer", lambda: app.journal.stats().pending == 0)
+    with kiosk_b_and_a_thief(tmp_path, county, mosquitto) as (kiosk, app, thief, ids):
         event = KioskChain(county, kiosk="k-b").next().event | {"epoch": app.journal.epoch, "seq": 2}
         thief.publish("lc/v1/k-b/rec", jws.sign(orjson.dumps(event), county.kiosk_key("k-b"), {"kid": "k-b/9"}))
         wait_until("the hold", lambda: "gateway-hold" in app.agent.snapshot()["health"]["alarms"])
@@ -243,7 +249,6 @@ def test_unknown_key_lines_from_a_thief_do_not_stall_the_kiosk(tmp_path: Path, c
         wait_until("k-b's taps settled", lambda: app.journal.stats().pending == 0)
         assert "gateway-hold" not in app.agent.snapshot()["health"]["alarms"]
     assert sorted(ids) == sorted(stored_ids(gateway, "k-b"))
-    thief.close()
 
 
 def test_gateway_notices_a_changed_registry_by_itself(tmp_path: Path, county: TestCounty,
