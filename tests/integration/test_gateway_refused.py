@@ -185,6 +185,8 @@ def test_replay_and_refused_list_commands(tmp_path: Path, county: TestCounty, mo
     store.close()
     gw.write_documents(version=2)  # county IT reinstates the kiosk
     runner = CliRunner()
+    before = runner.invoke(cli, ["gateway", "--config", str(gw.config), "rejected", "list", "--reason", "revoked-kiosk"])
+    assert 0 == before.exit_code and 4 == before.output.count("revoked-kiosk"), before.output
     out = runner.invoke(cli, ["gateway", "--config", str(gw.config), "rejected", "replay", "--json"])
     assert 0 == out.exit_code, out.output
     assert {"records": 4, "stored": 4, "rejected": {}, "refused": {}, "error": None} == json.loads(out.output)["k-b"]
