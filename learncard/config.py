@@ -128,6 +128,25 @@ def _apply(
             origins[(section, name)] = source
 
 
+def read_text(path: Path) -> str:
+    """A configuration file's text: UTF-8, with or without the byte-order mark Windows
+    Notepad puts in front. Any other encoding (GBK/GB18030, "ANSI") is refused with what to
+    do, rather than guessed: a wrongly guessed venue name would end up in signed records."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read: {err.strerror}") from err
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: 不是 UTF-8 编码（第 {err.start} 字节起），可能是用 GBK/ANSI 保存的；"
+            "请用记事本“另存为”并选择“UTF-8”编码后重试 / "
+            f"not UTF-8 (from byte {err.start}; perhaps saved as GBK or \"ANSI\"): "
+            "save it again as UTF-8 (Notepad: Save As, Encoding: UTF-8) and retry"
+        ) from err
+
+
 def system_files() -> list[Path]:
     return sorted(SYSTEM_DIR.glob("*.toml")) if SYSTEM_DIR.is_dir() else []
 
@@ -156,11 +175,9 @@ def load(
         files = system_files()
     for path in files:
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_text(path))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path}: not valid TOML: {err}") from err
-        except OSError as err:
-            raise ConfigError(f"{path}: cannot be read: {err.strerror}") from err
         _apply(values, origins, schema, data, str(path), path.parent.resolve())
     env = os.environ if env is None else env
     for name, text in env.items():

@@ -40,26 +40,46 @@ def get(ctx: click.Context) -> Context:
     return obj
 
 
+def _set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        get(ctx).config_file = value
+
+
+def _add_sets(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
+    get(ctx).sets.extend(value)
+
+
+def _options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--config"], type=click.Path(path_type=Path, dir_okay=False), expose_value=False,
+            callback=_set_config, is_eager=True,
+            help="Read this TOML file instead of /etc/learncard/*.toml.",
+        ),
+        click.Option(
+            ["--set", "sets"], multiple=True, metavar="SECTION.KEY=VALUE", expose_value=False,
+            callback=_add_sets, help="Override one setting (may be repeated).",
+        ),
+    ]
+
+
 def config_options(func: Any) -> Any:
     """``--config`` and ``--set`` on a program group (they may also stand before it)."""
-
-    def set_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-        if value is not None:
-            get(ctx).config_file = value
-
-    def add_sets(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
-        get(ctx).sets.extend(value)
-
-    func = click.option(
-        "--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", expose_value=False,
-        callback=add_sets, help="Override one setting (may be repeated).",
-    )(func)
-    func = click.option(
-        "--config", type=click.Path(path_type=Path, dir_okay=False), expose_value=False,
-        callback=set_config, is_eager=True,
-        help="Read this TOML file instead of /etc/learncard/*.toml.",
-    )(func)
+    func.__click_params__ = [*getattr(func, "__click_params__", []), *reversed(_options())]
     return func
+
+
+def spread_config_options(command: click.Command) -> None:
+    """Give every command of the tree ``--config`` and ``--set``, so they may stand at any
+    level (``learncard kiosk status --config kiosk.toml``). Called once the tree is built,
+    so commands other modules register get them too. Given at several levels, the last
+    ``--config`` wins and the ``--set`` values add up, left to right."""
+    names = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    if "--config" not in names:
+        command.params.extend(_options())
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            spread_config_options(sub)
 
 
 def setup_logging(verbose: int) -> None:

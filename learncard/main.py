@@ -31,6 +31,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 register(cli)
+context.spread_config_options(cli)
 
 
 def main() -> None:
