@@ -26,6 +26,7 @@ from gateway.store import Store
 from learncard import instance
 from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, mqtt_client
+from learncard.sdnotify import Notifier
 from records import keys
 from records.errors import MalformedError, SunError
 
@@ -41,6 +42,7 @@ class GatewayApp:
     relay: Relay | None = None
     lock: instance.InstanceLock | None = None
     poll_seconds: float = 3.0  # how often the county files' modification times are looked at
+    store_url: str = ""
 
     def run(self) -> None:
         reload_wanted = threading.Event()
@@ -54,7 +56,9 @@ class GatewayApp:
                 if reload_wanted.wait(0.5):
                     reload_wanted.clear()
                     log.info("SIGHUP: reloading the county files")
+                    Notifier().reloading()
                     self.service.reload()
+                    Notifier().send("READY=1", "STATUS=county files reloaded; ingesting")
                 elif self.poll_seconds and time.monotonic() - last_poll >= self.poll_seconds:
                     last_poll = time.monotonic()
                     if self.service.county.changed_on_disk():
@@ -66,9 +70,12 @@ class GatewayApp:
             threading.Thread(target=self.relay.run, name="relay", daemon=True).start()
             threading.Thread(target=self._relay_metrics, name="relay-metrics", daemon=True).start()
         self.client.loop_start()
+        notifier = Notifier()
+        threading.Thread(target=self._announce, args=(notifier,), name="sd-notify", daemon=True).start()
         try:
             self.service.run()
         finally:
+            notifier.stopping("stopping")
             if self.relay is not None:
                 self.relay.stop.set()
             self.client.disconnect()
@@ -78,6 +85,17 @@ class GatewayApp:
                 self.lock.release()
             log.info("gateway stopped")
 
+
+    def _announce(self, notifier: Notifier) -> None:
+        """READY=1 once the store is open (it is, by now) and the broker session is up; then
+        the watchdog, fed only while :func:`gateway_trouble` finds nothing wrong."""
+        notifier.status("store open; connecting to the broker")
+        while not self.service.connected.wait(1.0):
+            if self.service.stop.is_set():
+                return
+        notifier.ready("ingesting: store open, broker session up")
+        probe = Store.open(self.store_url) if self.store_url and notifier.watchdog_seconds else None
+        notifier.watch(lambda: gateway_trouble(self.service, probe), self.service.stop)
 
     def _relay_metrics(self) -> None:
         relay, m = self.relay, self.service.metrics
@@ -90,6 +108,22 @@ class GatewayApp:
                 m.breaker_open.set(1 if relay.breaker.state == "open" else 0)
             except Exception:  # metrics must never stop the gateway  # noqa: BLE001
                 log.debug("relay metrics failed", exc_info=True)
+
+
+def gateway_trouble(service: GatewayService, probe: Store | None) -> str | None:
+    """What stops the gateway from working right now, or None. The store is probed with a
+    write transaction on a connection of its own: a store wedged by a lock holds it (and so
+    the watchdog) back, where a read would pass under WAL."""
+    healthy, reasons = service.health()
+    if not healthy:
+        return "; ".join(reasons)
+    if probe is not None:
+        try:
+            with probe.tx():
+                pass
+        except Exception as err:  # noqa: BLE001 (sqlite3 and psycopg errors alike)
+            return f"store not answering: {err}"
+    return None
 
 
 def make_relay(cfg: Config, store: Store) -> Relay | None:
@@ -193,4 +227,5 @@ def _build(cfg: Config) -> GatewayApp:
         server = serve(metrics, g["metrics_host"], g["metrics_port"], service.health)
     relay = make_relay(cfg, Store.open(cfg["store"]["url"]))  # its own connection: ingest never waits for it
     connect_persistent(client, b["host"], b["port"], receive_maximum=g["receive_maximum"])
-    return GatewayApp(service, client, store, server, relay, poll_seconds=g["county_poll_seconds"])
+    return GatewayApp(service, client, store, server, relay, poll_seconds=g["county_poll_seconds"],
+                      store_url=cfg["store"]["url"])

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from kiosk.agent import Agent
 from kiosk.clock import Clock
 from kiosk.control import ControlServer
+from kiosk.county_docs import FILES as COUNTY_FILES
 from kiosk.county_docs import CountyDocuments
 from kiosk.errors import AlreadyRunning, KioskError, ReaderUnavailable, SigningKeyMismatch
 from kiosk.identity import check_signing_key
@@ -29,6 +30,7 @@ from kiosk.uplink import Uplink
 from learncard import instance
 from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, diagnose, mqtt_client, problem
+from learncard.sdnotify import Notifier
 from records import keys, record
 from records.errors import MalformedError
 from records.ids import is_valid_name
@@ -96,7 +98,18 @@ class KioskApp:
     def run_until_stopped(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stop.set())
-        self.stop.wait()
+        notifier = Notifier()
+        reload_wanted = threading.Event()
+        signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
+        notifier.ready(f"journal open; control socket {self.server.path}")
+        notifier.watch(lambda: journal_trouble(self.agent, self.journal), self.stop)
+        while not self.stop.wait(0.5):
+            if reload_wanted.is_set():
+                reload_wanted.clear()
+                notifier.reloading()
+                reload_county_files(self.agent.docs)
+                notifier.send("READY=1", f"STATUS=county files re-read; control socket {self.server.path}")
+        notifier.stopping("stopping")
         self.close()
 
     def close(self) -> None:
@@ -108,6 +121,28 @@ class KioskApp:
         if self.lock is not None:
             self.lock.release()
         log.info("kiosk agent stopped")
+
+
+def journal_trouble(agent: Agent, journal: Journal) -> str | None:
+    """Why the agent cannot record a tap right now, or None: an empty write transaction on
+    the agent's own connection (under its lock), which waits on a journal wedged by a lock
+    the way a tap would. A full journal is not trouble a restart mends: it is not reported."""
+    try:
+        with agent.lock, journal.transaction(new_records=False):
+            pass
+    except KioskError as err:
+        return f"journal not answering: {err}"
+    return None
+
+
+def reload_county_files(docs: CountyDocuments) -> None:
+    """SIGHUP (``systemctl reload``): take the county files in the state folder again, e.g.
+    after ``install-bundle`` placed newer ones; older or unverifiable ones are ignored."""
+    for kind, name in COUNTY_FILES.items():
+        path = docs.state_dir / name
+        if path.exists():
+            docs.update(kind, path.read_text().strip(), persist=False)
+    log.info("SIGHUP: county files re-read from %s", docs.state_dir)
 
 
 def start_uplink(cfg: Config, agent: Agent, journal: Journal) -> Uplink:
