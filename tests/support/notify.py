@@ -42,8 +42,12 @@ class NotifySocket:
                 self.messages.append((time.monotonic(), fields))
 
     def seen(self, key: str, value: str | None = None, since: float = 0.0) -> list[dict[str, str]]:
+        """Messages with ``key`` (equal to ``value``; a value ending in ``*`` is a prefix)."""
+        def match(text: str) -> bool:
+            return value is None or text == value or (value.endswith("*") and text.startswith(value[:-1]))
+
         with self._lock:
-            return [m for t, m in self.messages if t >= since and key in m and (value is None or m[key] == value)]
+            return [m for t, m in self.messages if t >= since and key in m and match(m[key])]
 
     def statuses(self) -> list[str]:
         return [m["STATUS"] for m in self.seen("STATUS")]

@@ -1,0 +1,109 @@
+"""systemd's notify protocol from the real gateway and agent processes, on a socket the test
+owns: READY=1 only once the store and broker session (gateway) or the journal (agent) are
+up, STATUS= lines, RELOADING=1 on SIGHUP, and WATCHDOG=1 only while healthy — it stops
+while the store or journal is wedged by another process's lock, and comes back after."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.county import TestCounty
+from tests.support.kiosk import KioskSetup
+from tests.support.mosquitto import Mosquitto
+from tests.support.notify import NotifySocket
+from tests.support.venue import ROOT, GatewayProcess
+
+WATCHDOG_SECONDS = 1.0
+
+
+@pytest.fixture
+def notify() -> Iterator[NotifySocket]:
+    sock = NotifySocket(Path(tempfile.mkdtemp(prefix="lc-n-")) / "notify")  # Unix paths are short
+    yield sock
+    sock.close()
+
+
+def spawn(args: list[str], notify: NotifySocket, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNCARD_")}
+    env.update(notify.env(WATCHDOG_SECONDS))
+    with open(log, "ab") as handle:
+        return subprocess.Popen([sys.executable, "-m", "learncard", "-v", *args], cwd=ROOT, env=env,
+                                stdout=handle, stderr=handle, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
+def wedge_and_release(notify: NotifySocket, database: Path, what: str, proc: subprocess.Popen[bytes]) -> None:
+    """Hold ``database``'s write lock from another process until the service says it is
+    unhealthy; no WATCHDOG=1 may come meanwhile; after the release the pings come back."""
+    notify.wait_for("WATCHDOG", "1", since=time.monotonic(), alive=lambda: proc.poll() is None)
+    holder = sqlite3.connect(database, isolation_level=None, timeout=30)
+    holder.execute("BEGIN EXCLUSIVE")
+    wedged = time.monotonic()
+    try:
+        notify.wait_for("STATUS", f"unhealthy: {what} not answering: *", since=wedged,
+                        timeout=120, alive=lambda: proc.poll() is None)
+        unhealthy = time.monotonic()
+        # a check already past the store when the lock was taken may still ping once: allow 3 s
+        late = [m for t, m in notify.messages if wedged + 3 <= t <= unhealthy and m.get("WATCHDOG") == "1"]
+        assert [] == late
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    released = time.monotonic()
+    notify.wait_for("WATCHDOG", "1", since=released, alive=lambda: proc.poll() is None)
+    assert "running" == notify.wait_for("STATUS", "running", since=released)["STATUS"]
+
+
+def test_gateway(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto, notify: NotifySocket) -> None:
+    """READY only after the broker session is up; watchdog held back while the store is wedged; reload."""
+    mosquitto.stop()
+    gw = GatewayProcess(county, tmp_path / "gateway", mosquitto)
+    proc = spawn(["gateway", "--config", str(gw.config), "run"], notify, tmp_path / "gateway.log")
+    try:
+        notify.wait_for("STATUS", "store open; connecting to the broker", alive=lambda: proc.poll() is None)
+        assert [] == notify.seen("READY")
+        mosquitto.start()
+        ready = notify.wait_for("READY", "1", alive=lambda: proc.poll() is None)
+        assert "ingesting: store open, broker session up" == ready["STATUS"]
+        assert str(proc.pid) == ready["MAINPID"]
+        wedge_and_release(notify, gw.folder / "gateway.sqlite3", "store", proc)
+        before = time.monotonic()
+        proc.send_signal(signal.SIGHUP)
+        notify.wait_for("RELOADING", "1", since=before)
+        notify.wait_for("READY", "1", since=before)
+    finally:
+        stop(proc)
+        print((tmp_path / "gateway.log").read_text(errors="replace")[-3000:])
+
+
+def test_agent(tmp_path: Path, county: TestCounty, notify: NotifySocket) -> None:
+    """READY once the journal is open; watchdog held back while the journal is wedged; reload."""
+    kiosk = KioskSetup(county, tmp_path / "kiosk")
+    proc = spawn(["kiosk", "--config", str(kiosk.config_file), "agent"], notify, tmp_path / "agent.log")
+    try:
+        ready = notify.wait_for("READY", "1", alive=lambda: proc.poll() is None)
+        assert ready["STATUS"].startswith("journal open; control socket ")
+        assert kiosk.socket.exists()
+        wedge_and_release(notify, tmp_path / "kiosk" / "state" / "journal.sqlite3", "journal", proc)
+        before = time.monotonic()
+        proc.send_signal(signal.SIGHUP)
+        notify.wait_for("RELOADING", "1", since=before)
+        notify.wait_for("READY", "1", since=before)
+    finally:
+        stop(proc)
+        print((tmp_path / "agent.log").read_text(errors="replace")[-3000:])
