@@ -28,3 +28,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(gateway.group)
     cli.add_command(provision.group)
     cli.add_command(demo.command)
+    from learncard.commands import install
+
+    cli.add_command(install.install_command)
+    cli.add_command(install.uninstall_command)
