@@ -32,3 +32,4 @@ def register(cli: click.Group) -> None:
 
     cli.add_command(install.install_command)
     cli.add_command(install.uninstall_command)
+    kiosk.group.add_command(install.install_bundle_command)

@@ -47,3 +47,22 @@ def uninstall_command(root: Path) -> None:
         raise click.ClickException(f"卸载失败 / uninstall failed: {err}") from err
     for step in steps:
         click.echo(step)
+
+
+@click.command("install-bundle")
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--root", type=click.Path(path_type=Path, file_okay=False), default="/", show_default=True,
+              help="Place the files under this folder instead of / (images, tests).")
+def install_bundle_command(bundle: Path, root: Path) -> None:
+    """Place this kiosk's enrolment bundle (from `learncard provision enroll`) where the units
+    look: /etc/learncard/kiosk.toml with absolute paths, the certificates, the keys in
+    /var/lib/learncard (0600), after checking the keys are the ones enrolled."""
+    from learncard.bundle import install_bundle
+
+    try:
+        steps = install_bundle(bundle, root)
+    except installer.InstallError as err:
+        raise click.ClickException(f"配置包未安装 / bundle not installed: {err}") from err
+    for step in steps:
+        click.echo(step)
+    click.echo("下一步 / next: systemctl restart learncard-agent learncard-ui")
