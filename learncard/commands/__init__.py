@@ -33,3 +33,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(install.install_command)
     cli.add_command(install.uninstall_command)
     kiosk.group.add_command(install.install_bundle_command)
+    from learncard.commands import sneakernet
+
+    sneakernet.register(kiosk.group, gateway.group)
