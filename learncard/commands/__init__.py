@@ -36,3 +36,6 @@ def register(cli: click.Group) -> None:
     from learncard.commands import sneakernet
 
     sneakernet.register(kiosk.group, gateway.group)
+    from learncard.commands import gateway_backup
+
+    gateway_backup.register(gateway.group)

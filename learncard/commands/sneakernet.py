@@ -145,6 +145,7 @@ def import_receipt_command(ctx: click.Context, file: Path) -> None:
                + f"; {pending} still pending")
 
 
+
 def register(kiosk_group: click.Group, gateway_group: click.Group) -> None:
     kiosk_group.add_command(export_command)
     kiosk_group.add_command(import_receipt_command)
