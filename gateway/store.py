@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import StoreError
+from records import migrations
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,16 @@ class Store:
     def _migrate(self) -> None:
         """Apply missing migrations. Safe when several processes open the same store at once
         (the gateway and its workers, a report run): each migration is checked and applied in
-        one write transaction, serialised by SQLite's write lock or a PostgreSQL advisory lock."""
+        one write transaction, serialised by SQLite's write lock or a PostgreSQL advisory lock.
+        A store with migrations this program does not know is refused, unchanged."""
+        with self.tx() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms BIGINT)")
+            applied = [r[0] for r in tx.execute("SELECT name FROM migrations").fetchall()]
+        try:
+            migrations.pending([name for name, _ in SCHEMA], applied)
+        except migrations.NewerDatabase as err:
+            raise StoreError(f"the store was written by a newer LearnCard (migrations {err}): run that "
+                             "version again (docs/operations.md, rollback); nothing was changed") from err
         for name, sql in SCHEMA:
             with self.tx() as tx:
                 if self.d.name == "postgresql":

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import JournalError, JournalFull, JournalReadOnly, ReceiptMismatch
+from records import migrations
 from records.record import Record, link_hash
 
 log = logging.getLogger(__name__)
@@ -259,9 +260,16 @@ class Journal:
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms INTEGER)")
-        done = {r[0] for r in conn.execute("SELECT name FROM migrations")}
+        applied = [r[0] for r in conn.execute("SELECT name FROM migrations")]
+        try:
+            todo = migrations.pending([name for name, _ in MIGRATIONS], applied)
+        except migrations.NewerDatabase as err:
+            raise JournalError(
+                f"签到记录库来自更新的版本（{err}），请重新升级本机；记录未被改动",
+                f"the journal was written by a newer LearnCard (migrations {err}): install that version "
+                "again (docs/operations.md, rollback); nothing was changed") from err
         for name, sql in MIGRATIONS:
-            if name in done:
+            if name not in todo:
                 continue
             conn.execute("BEGIN IMMEDIATE")
             try:
