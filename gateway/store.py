@@ -253,6 +253,8 @@ class Store:
         one write transaction, serialised by SQLite's write lock or a PostgreSQL advisory lock.
         A store with migrations this program does not know is refused, unchanged."""
         with self.tx() as tx:
+            if self.d.name == "postgresql":  # CREATE … IF NOT EXISTS races in PostgreSQL without it
+                tx.execute("SELECT pg_advisory_xact_lock(hashtext('learncard-migrations'))")
             tx.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms BIGINT)")
             applied = [r[0] for r in tx.execute("SELECT name FROM migrations").fetchall()]
         try:

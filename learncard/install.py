@@ -30,6 +30,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from provisioning.files import write_atomic
+
 SOURCE = Path(__file__).resolve().parents[1]
 UNIT_DIR = SOURCE / "systemd"
 ROLES = ("kiosk", "gateway")
@@ -152,12 +154,7 @@ class Host:
         path = self.path(absolute)
         same = path.is_file() and path.read_bytes() == data
         if not same:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_bytes(data)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            write_atomic(path, data, mode)
         self.own(path, mode, user, group)
         self.note(not same, absolute)
         return not same

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from provisioning.files import write_atomic
+
 EXPORT_KIND = "learncard-export"
 RECEIPT_KIND = "learncard-receipt"
 VERSION = 1
@@ -40,13 +42,8 @@ def _digest(lines: list[str]) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write, flush to the stick, rename into place, flush the folder."""
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write, flush to the stick, rename into place, flush the folder (the rename itself)."""
+    write_atomic(path, text)
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)

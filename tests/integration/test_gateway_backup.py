@@ -5,13 +5,11 @@ refused before anything is touched."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from records import chain
 from records.record import parse_unverified
+from tests.support.cli import learncard
 from tests.support.county import TestCounty
 from tests.support.mosquitto import Mosquitto
 from tests.support.venue import GatewayProcess, kiosk_online, wait_until
@@ -19,11 +17,6 @@ from tests.support.venue import GatewayProcess, kiosk_online, wait_until
 REPO = Path(__file__).resolve().parents[2]
 
 
-def learncard(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNCARD_")}
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "learncard", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
 
 
 def tap(kiosk, county: TestCounty, n: int) -> None:  # noqa: ANN001 (KioskSetup)

@@ -9,13 +9,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from learncard import install as installer
+from tests.support.cli import learncard
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
@@ -36,10 +36,6 @@ def scratch_root(folder: Path) -> Path:
     return root
 
 
-def learncard(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "learncard", *args], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
 
 
 def entry(root: Path, table: str, name: str) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,22 +16,14 @@ import pytest
 from learncard import config
 from learncard.settings import SCHEMA
 from tests.integration.test_install import entry, mode_owner, scratch_root
+from tests.support.cli import learncard, ok
 from tests.support.notify import NotifySocket
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def learncard(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env = {k: v for k, v in env.items() if not k.startswith("LEARNCARD_")}
-    return subprocess.run([sys.executable, "-m", "learncard", *args], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
 
 
-def ok(*args: str) -> str:
-    done = learncard(*args)
-    assert 0 == done.returncode, f"learncard {' '.join(args)}: {done.stderr}"
-    return done.stdout
 
 
 @pytest.fixture

@@ -41,10 +41,19 @@ def spawn(args: list[str], notify: NotifySocket, log: Path) -> subprocess.Popen[
                                 stdout=handle, stderr=handle, start_new_session=True)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes], log: Path) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=20)
+    print(log.read_text(errors="replace")[-3000:])  # shown when the test fails
+
+
+def reload_is_announced(notify: NotifySocket, proc: subprocess.Popen[bytes]) -> None:
+    """SIGHUP (what `systemctl reload` sends): RELOADING=1, then READY=1 again."""
+    before = time.monotonic()
+    proc.send_signal(signal.SIGHUP)
+    notify.wait_for("RELOADING", "1", since=before)
+    notify.wait_for("READY", "1", since=before)
 
 
 def wedge_and_release(notify: NotifySocket, database: Path, what: str, proc: subprocess.Popen[bytes]) -> None:
@@ -82,13 +91,9 @@ def test_gateway(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto, notif
         assert "ingesting: store open, broker session up" == ready["STATUS"]
         assert str(proc.pid) == ready["MAINPID"]
         wedge_and_release(notify, gw.folder / "gateway.sqlite3", "store", proc)
-        before = time.monotonic()
-        proc.send_signal(signal.SIGHUP)
-        notify.wait_for("RELOADING", "1", since=before)
-        notify.wait_for("READY", "1", since=before)
+        reload_is_announced(notify, proc)
     finally:
-        stop(proc)
-        print((tmp_path / "gateway.log").read_text(errors="replace")[-3000:])
+        stop(proc, tmp_path / "gateway.log")
 
 
 def test_agent(tmp_path: Path, county: TestCounty, notify: NotifySocket) -> None:
@@ -100,10 +105,6 @@ def test_agent(tmp_path: Path, county: TestCounty, notify: NotifySocket) -> None
         assert ready["STATUS"].startswith("journal open; control socket ")
         assert kiosk.socket.exists()
         wedge_and_release(notify, tmp_path / "kiosk" / "state" / "journal.sqlite3", "journal", proc)
-        before = time.monotonic()
-        proc.send_signal(signal.SIGHUP)
-        notify.wait_for("RELOADING", "1", since=before)
-        notify.wait_for("READY", "1", since=before)
+        reload_is_announced(notify, proc)
     finally:
-        stop(proc)
-        print((tmp_path / "agent.log").read_text(errors="replace")[-3000:])
+        stop(proc, tmp_path / "agent.log")

@@ -5,9 +5,6 @@ kiosk's receipt each get a clear answer and lose nothing."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ import pytest
 from kiosk.journal import Journal
 from records import chain
 from records.record import parse_unverified
+from tests.support.cli import learncard, ok
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
@@ -23,17 +21,8 @@ from tests.support.venue import GatewayProcess
 REPO = Path(__file__).resolve().parents[2]
 
 
-def learncard(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNCARD_")}
-    env["PYTHONPATH"] = str(REPO)
-    return subprocess.run([sys.executable, "-m", "learncard", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=300, check=False)
 
 
-def ok(*args: str | Path) -> str:
-    done = learncard(*args)
-    assert 0 == done.returncode, f"learncard {args}: {done.stderr}"
-    return done.stdout
 
 
 def pending(kiosk: KioskSetup) -> list[str]:
