@@ -5,9 +5,12 @@ keeps the data."""
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import signal
+import socket as sock_module
+import ssl
 import subprocess
 import tempfile
 from pathlib import Path
@@ -15,11 +18,12 @@ from pathlib import Path
 import pytest
 
 from learncard import install as installer
-from tests.support.cli import learncard
+from tests.support.cli import learncard, ok
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
 from tests.support.notify import NotifySocket
+from tests.support.ports import free_port, wait_listening
 from tests.support.venue import GatewayProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,3 +165,55 @@ class TestGateway:
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+def test_the_mosquitto_snippet_serves_kiosks_over_mutual_tls(tmp_path: Path) -> None:
+    """Debian's main mosquitto.conf + the installed conf.d snippet + the county's broker files:
+    the broker listens, a kiosk with its certificate completes the TLS handshake, a client
+    without one is turned away."""
+    root = scratch_root(tmp_path)
+    port = free_port()
+    assert 0 == learncard("install", "gateway", "--root", str(root), "--develop", "--broker-port",
+                          str(port)).returncode
+    home = tmp_path / "county"
+    ok("provision", "--home", home, "init", "--county", "county-3301", "--home-page", "https://learn.example")
+    kiosk = tmp_path / "kiosk"
+    ok("provision", "--home", home, "enroll", "--generate", "--kiosk", "k-1", "--venue", "v-1", "--level",
+       "township-school", "--out", kiosk)
+    ok("provision", "--home", home, "broker-config", "--out", tmp_path / "broker")
+    files = root / "etc/mosquitto/learncard"
+    files.mkdir(parents=True)
+    for source, name in ((home / "broker/server.pem", "server.pem"), (home / "broker/server.key", "server.key"),
+                         (home / "device-ca.pem", "device-ca.pem"), (tmp_path / "broker/acl", "acl")):
+        shutil.copy(source, files / name)
+    snippet = root / installer.MOSQUITTO_SNIPPET
+    snippet.write_text(snippet.read_text().replace(" /etc/mosquitto/", f" {root}/etc/mosquitto/")
+                       .replace(f"listener {port} 0.0.0.0", f"listener {port} 127.0.0.1"))
+    main = root / "etc/mosquitto/mosquitto.conf"  # what Debian's package ships, moved under the root
+    (root / "var/lib/mosquitto").mkdir(parents=True)
+    main.write_text(f"user {getpass.getuser()}\npid_file {root}/mosquitto.pid\npersistence true\n"
+                    f"persistence_location {root}/var/lib/mosquitto/\nlog_dest file {root}/mosquitto.log\n"
+                    f"include_dir {root}/etc/mosquitto/conf.d\n")
+    broker = Mosquitto(root / "var/lib/mosquitto", port=port)
+    broker.log = root / "mosquitto.log"
+    broker.start(conf=main)
+    try:
+        wait_listening(port, timeout=30)
+        context = ssl.create_default_context(cafile=str(home / "device-ca.pem"))
+        context.check_hostname = False
+        context.load_cert_chain(str(kiosk / "kiosk-cert.pem"), str(kiosk / "tls.key"))
+        with sock_module.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                context.wrap_socket(raw) as tls:
+            tls.sendall(bytes([0x10, 0x10, 0x00, 0x04]) + b"MQTT" + bytes([0x04, 0x02, 0x00, 0x3C, 0x00, 0x04])
+                        + b"k-1x")  # MQTT 3.1.1 CONNECT, client id "k-1x"
+            assert 0x20 == tls.recv(4)[0]  # CONNACK: a kiosk's certificate is let in
+        bare = ssl.create_default_context(cafile=str(home / "device-ca.pem"))
+        bare.check_hostname = False
+        with pytest.raises((ssl.SSLError, ConnectionError, OSError)), \
+                sock_module.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+                bare.wrap_socket(raw) as tls:
+            tls.sendall(b"\x10\x00")
+            if not tls.recv(4):
+                raise ConnectionError("closed without a certificate")
+    finally:
+        broker.stop()
