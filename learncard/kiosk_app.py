@@ -8,12 +8,15 @@ import logging
 import random
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.agent import Agent
+from kiosk.certificate import file_warning
 from kiosk.clock import Clock
 from kiosk.control import ControlServer
 from kiosk.county_docs import FILES as COUNTY_FILES
@@ -102,8 +105,13 @@ class KioskApp:
         reload_wanted = threading.Event()
         signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
         notifier.ready(f"journal open; control socket {self.server.path}")
+        warn_certificate(self.cfg, notifier)
+        last_check = time.monotonic()
         notifier.watch(lambda: journal_trouble(self.agent, self.journal), self.stop)
         while not self.stop.wait(0.5):
+            if time.monotonic() - last_check > CERTIFICATE_CHECK_SECONDS:
+                warn_certificate(self.cfg, notifier)
+                last_check = time.monotonic()
             if reload_wanted.is_set():
                 reload_wanted.clear()
                 notifier.reloading()
@@ -121,6 +129,21 @@ class KioskApp:
         if self.lock is not None:
             self.lock.release()
         log.info("kiosk agent stopped")
+
+
+CERTIFICATE_CHECK_SECONDS = 12 * 3600
+
+
+def warn_certificate(cfg: Config, notifier: Notifier) -> None:
+    """Staff are warned 60 days before the TLS certificate ends: a WARNING in the log and the
+    unit's STATUS line (``kiosk status`` says it too)."""
+    path = cfg["uplink"]["cert_file"]
+    if not (cfg["uplink"]["tls"] and path):
+        return
+    warning = file_warning(Path(path), datetime.now(UTC))
+    if warning is not None:
+        log.warning("%s", warning[1])
+        notifier.status(f"{warning[0]} / {warning[1]}")
 
 
 def journal_trouble(agent: Agent, journal: Journal) -> str | None:

@@ -128,7 +128,21 @@ def status(ctx: click.Context, as_json: bool) -> None:
         *[f"  uplink: {p['zh_CN']} / {p['en']} ({p['cause']}: {p['detail']})"
           for p in [h.get("uplink_problem")] if p],
         *[f"  open session {s['session_id']}: {s['course']} ({s['present']} present)" for s in snap["sessions"]],
+        *certificate_lines(ctx),
     ])
+
+
+def certificate_lines(ctx: click.Context) -> list[str]:
+    """The 60-day warning about the kiosk's TLS certificate, for staff running `kiosk status`."""
+    from datetime import UTC, datetime
+
+    from kiosk.certificate import file_warning
+
+    uplink = context.get(ctx).load("kiosk")["uplink"]
+    if not (uplink["tls"] and uplink["cert_file"]):
+        return []
+    warning = file_warning(Path(uplink["cert_file"]), datetime.now(UTC))
+    return [f"  ⚠ {warning[0]} / {warning[1]}"] if warning else []
 
 
 @group.group("session")

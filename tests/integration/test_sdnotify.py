@@ -13,15 +13,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import ok
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
 from tests.support.notify import NotifySocket
 from tests.support.venue import ROOT, GatewayProcess
+from tests.unit.test_certificate import certificate
 
 WATCHDOG_SECONDS = 1.0
 
@@ -106,5 +109,23 @@ def test_agent(tmp_path: Path, county: TestCounty, notify: NotifySocket) -> None
         assert kiosk.socket.exists()
         wedge_and_release(notify, tmp_path / "kiosk" / "state" / "journal.sqlite3", "journal", proc)
         reload_is_announced(notify, proc)
+    finally:
+        stop(proc, tmp_path / "agent.log")
+
+
+def test_agent_warns_of_its_certificate_sixty_days_ahead(tmp_path: Path, county: TestCounty,
+                                                          notify: NotifySocket) -> None:
+    """A TLS certificate with 30 days left: the unit's STATUS line and `kiosk status` tell staff."""
+    kiosk = KioskSetup(county, tmp_path / "kiosk")
+    cert = tmp_path / "kiosk-cert.pem"
+    cert.write_bytes(certificate(datetime.now(UTC) + timedelta(days=30, hours=12)))
+    kiosk.values["uplink"].update({"tls": True, "cert_file": str(cert)})
+    kiosk.write()
+    proc = spawn(["kiosk", "--config", str(kiosk.config_file), "agent"], notify, tmp_path / "agent.log")
+    try:
+        status = notify.wait_for("STATUS", "本机证书将在 30 天后到期*", alive=lambda: proc.poll() is None)
+        assert "expires in 30 days" in status["STATUS"]
+        assert "expires in 30 days: ask county IT to renew it" in ok("kiosk", "status", "--config",
+                                                                     kiosk.config_file)
     finally:
         stop(proc, tmp_path / "agent.log")
