@@ -13,7 +13,8 @@ tested in CI:
   (Kivy 2.3, nfcpy and paho 2 are not in bookworm) and not the system Python (PEP 668 refuses
   on bookworm). A venv is not relocatable: its scripts name ``ROOT/opt/learncard``. With
   ``develop`` the launcher runs the interpreter that ran the install instead (labs, CI);
-- the units from ``systemd/``, enabled (``systemctl --root``); udev rules for the readers;
+- the units from ``systemd/``, enabled (``systemctl --root``); on a kiosk, the readers' udev
+  rules and the kernel NFC driver blacklist from ``udev/``;
   on a gateway, Mosquitto's ``conf.d`` snippet; on a kiosk, the UI's PAM service.
 
 ``uninstall`` removes the program, units, rules and snippets and keeps every byte of data
@@ -42,7 +43,8 @@ USERS = {
 }
 UNITS = {"kiosk": ["learncard-agent.service", "learncard-ui.service"], "gateway": ["learncard-gateway.service"]}
 EXTRAS = {"kiosk": "kiosk", "gateway": "gateway"}
-UDEV_RULES = "etc/udev/rules.d/70-learncard-readers.rules"
+UDEV_RULES = "etc/udev/rules.d/60-learncard-readers.rules"  # udev/ in the source (the readers' helper)
+NFC_BLACKLIST = "etc/modprobe.d/learncard-nfc-blacklist.conf"  # the kernel's NFC drivers kept off them
 MOSQUITTO_SNIPPET = "etc/mosquitto/conf.d/learncard.conf"
 PAM_SERVICE = "etc/pam.d/learncard-ui"
 PAM_TEXT = """# written by `learncard install kiosk`: the touchscreen's autologin session on tty1
@@ -205,7 +207,9 @@ def install(role: str, root: Path, *, develop: bool = False, wheelhouse: Path | 
     install_python(host, role, develop=develop, wheelhouse=wheelhouse)
     for unit in UNITS[role]:
         host.place(f"/etc/systemd/system/{unit}", (UNIT_DIR / unit).read_bytes())
-    host.place("/" + UDEV_RULES, (UNIT_DIR / "udev" / Path(UDEV_RULES).name).read_bytes())
+    if role == "kiosk":
+        for installed in (UDEV_RULES, NFC_BLACKLIST):
+            host.place("/" + installed, (SOURCE / "udev" / Path(installed).name).read_bytes())
     if role == "gateway":
         host.place("/" + MOSQUITTO_SNIPPET, mosquitto_snippet(broker_port).encode())
     enable(host, UNITS[role])
@@ -219,8 +223,8 @@ def uninstall(root: Path) -> list[str]:
     if units:
         systemctl = ["systemctl"] if host.root == Path("/") else ["systemctl", f"--root={host.root}"]
         host.run([*systemctl, "disable", *units])
-    for absolute in [*(f"/etc/systemd/system/{u}" for u in units), "/" + UDEV_RULES, "/" + MOSQUITTO_SNIPPET,
-                     "/" + PAM_SERVICE]:
+    for absolute in [*(f"/etc/systemd/system/{u}" for u in units), "/" + UDEV_RULES, "/" + NFC_BLACKLIST,
+                     "/" + MOSQUITTO_SNIPPET, "/" + PAM_SERVICE]:
         path = host.path(absolute)
         if path.exists():
             path.unlink()

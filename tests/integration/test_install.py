@@ -86,7 +86,8 @@ class TestKiosk:
             assert (REPO / "systemd" / unit).read_bytes() == (root / "etc/systemd/system" / unit).read_bytes()
         assert (root / "etc/systemd/system/multi-user.target.wants/learncard-agent.service").is_symlink()
         assert (root / "etc/systemd/system/graphical.target.wants/learncard-ui.service").is_symlink()
-        assert (root / installer.UDEV_RULES).is_file() and (root / installer.PAM_SERVICE).is_file()
+        assert (REPO / "udev/60-learncard-readers.rules").read_bytes() == (root / installer.UDEV_RULES).read_bytes()
+        assert (root / installer.NFC_BLACKLIST).is_file() and (root / installer.PAM_SERVICE).is_file()
         again = learncard("install", "kiosk", "--root", str(root), "--develop")
         assert 0 == again.returncode, again.stderr
         assert [] == [line for line in again.stdout.splitlines() if line.startswith("made:")]
