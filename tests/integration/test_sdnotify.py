@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.control import ControlClient
 from tests.support.cli import ok
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
@@ -100,7 +101,8 @@ def test_gateway(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto, notif
 
 
 def test_agent(tmp_path: Path, county: TestCounty, notify: NotifySocket) -> None:
-    """READY once the journal is open; watchdog held back while the journal is wedged; reload."""
+    """READY once the journal is open; watchdog held back while the journal is wedged; reload re-reads
+    the county files in the state folder."""
     kiosk = KioskSetup(county, tmp_path / "kiosk")
     proc = spawn(["kiosk", "--config", str(kiosk.config_file), "agent"], notify, tmp_path / "agent.log")
     try:
@@ -108,7 +110,10 @@ def test_agent(tmp_path: Path, county: TestCounty, notify: NotifySocket) -> None
         assert ready["STATUS"].startswith("journal open; control socket ")
         assert kiosk.socket.exists()
         wedge_and_release(notify, tmp_path / "kiosk" / "state" / "journal.sqlite3", "journal", proc)
+        kiosk.put_document(county.staff_roster([], version=5))  # as install-bundle would place it
         reload_is_announced(notify, proc)
+        with ControlClient(kiosk.socket, timeout=10) as client:
+            assert 5 == client.call("state")["health"]["staff_roster_version"]
     finally:
         stop(proc, tmp_path / "agent.log")
 
