@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from provisioning import ca
 from provisioning.errors import RegistryError, RequestError
@@ -52,13 +53,17 @@ def make_request(folder: Path, kiosk: str) -> Path:
     tls = ca.new_key()
     write_secret(folder / "kiosk.key", keys.private_key_to_pem(signing))
     write_secret(folder / "tls.key", ca.key_pem(tls))
+    path = folder / "enroll-request.jws"
+    write_atomic(path, request_token(kiosk, signing, tls) + "\n")
+    return path
+
+
+def request_token(kiosk: str, signing: Ed25519PrivateKey, tls: ec.EllipticCurvePrivateKey) -> str:
+    """The signed request for these keys (enrolment, and certificate renewal with the same keys)."""
     payload = {"kind": REQUEST_KIND, "kiosk": kiosk, "signing_key": keys.public_key_text(signing),
                "csr": ca.make_csr(kiosk, tls).decode("ascii"),
                "made": datetime.now(UTC).isoformat(timespec="seconds")}
-    token = jws.sign(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), signing, {"kid": f"enroll:{kiosk}"})
-    path = folder / "enroll-request.jws"
-    write_atomic(path, token + "\n")
-    return path
+    return jws.sign(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS), signing, {"kid": f"enroll:{kiosk}"})
 
 
 def request_qr_png(token: str) -> bytes:

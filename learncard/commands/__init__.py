@@ -39,3 +39,6 @@ def register(cli: click.Group) -> None:
     from learncard.commands import gateway_backup
 
     gateway_backup.register(gateway.group)
+    from learncard.commands import renew
+
+    renew.register(kiosk.group, provision.group)
