@@ -9,6 +9,8 @@ gateway and the broker read.
     gateway/                    the gateway's key, certificate and gateway.toml
     registry.jws                the kiosk registry, signed
     revoked-cards.jws, staff.jws  the revocation list and staff roster, signed
+    programme.jws, credit-rules.jws  the programme (课程表) and credit rules (学时规则), signed,
+                                written by `provision programme import` and `provision rules set`
     kiosks/<id>/                each kiosk's configuration bundle
 """
 
@@ -128,7 +130,8 @@ class CountyHome:
         return {
             "gateway": {"county": self.county_id, "issuer_public_key": self.issuer_public_text,
                         "registry": "../registry.jws", "revoked_cards": "../revoked-cards.jws",
-                        "staff": "../staff.jws", "client_id": "gateway-1"},
+                        "staff": "../staff.jws", "programme": "../programme.jws",
+                        "credit_rules": "../credit-rules.jws", "client_id": "gateway-1"},
             "broker": {"host": broker_host, "port": broker_port, "tls": True, "ca_file": "../device-ca.pem",
                        "cert_file": "gateway.pem", "key_file": "gateway.key"},
             "store": {"url": f"sqlite:///{(self.path / 'gateway' / 'gateway.sqlite3').resolve()}"},
@@ -150,9 +153,16 @@ class CountyHome:
         except RecordError as err:
             raise RegistryError(f"{path} does not verify with this county's issuer key: {err}") from err
 
+    def load_document_or_none(self, kind: str) -> county.Document | None:
+        """The document, or None when it was never written (homes made before it existed)."""
+        if not (self.path / f"{kind}.jws").exists():
+            return None
+        return self.load_document(kind)
+
     def save_document(self, kind: str, body: dict[str, Any]) -> county.Document:
         """Sign ``body`` as the next version of ``kind`` and write it."""
-        version = self.load_document(kind).version + 1
+        previous = self.load_document_or_none(kind)
+        version = 1 if previous is None else previous.version + 1
         doc = county.sign_document(kind, self.county_id, version, body, self.issuer_key(), datetime.now(UTC))
         write_atomic(self.path / f"{kind}.jws", doc.token + "\n")
         return doc

@@ -13,7 +13,7 @@ from provisioning.home import CountyHome
 from records.county import Document, hash_pin
 from records.ids import is_valid_name
 
-ROLES = ("staff", "volunteer")
+ROLES = ("staff", "teacher", "volunteer")  # teachers and volunteers are credited service hours
 MIN_PIN = 4
 
 

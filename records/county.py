@@ -1,5 +1,6 @@
-"""The county's signed documents: the kiosk registry, the card revocation list and the
-staff roster.
+"""The county's signed documents: the kiosk registry, the card revocation list, the
+staff roster, the programme (课程表, :mod:`records.programme`) and the credit rules
+(学时规则, :class:`records.rules.RuleBook`).
 
 Each is a JWS compact serialization (EdDSA, the county issuer key) whose payload is
 ``{"kind", "county", "version", "issued", "body"}``. Versions only go up: a holder keeps
@@ -22,7 +23,7 @@ from records.errors import MalformedRecord, UnknownKey, VerificationError, Wrong
 from records.keys import public_key_from_text
 from records.record import format_time
 
-KINDS = ("registry", "revoked-cards", "staff")
+KINDS = ("registry", "revoked-cards", "staff", "programme", "credit-rules")
 KIOSK_ACTIVE, KIOSK_REVOKED = "active", "revoked"
 VENUE_LEVELS = ("county-college", "township-school", "village-station", "library", "cultural-centre")
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+
+NO_CHECKOUT = ("nothing", "planned")  # what a check-in never checked out earns
+ROUNDING = ("down", "nearest")
 
 
 @dataclass(frozen=True)
@@ -16,31 +21,53 @@ class CreditRule:
     """A county's rule for turning presence into credited minutes.
 
     min_share_percent: below this share of the session's planned length, no credit.
-    rounding_minutes: credited minutes are rounded down to a multiple of this.
+    rounding_minutes / rounding: credited minutes go to a multiple of this, down or nearest.
     cap_at_session: never credit more than the session's planned length.
+    session_cap_minutes: never credit more than this for one attendance (0: no cap).
+    daily_cap_minutes: most minutes a learner earns per day, everything counted (0: no cap).
     daily_self_study_cap_minutes: most self-study minutes a learner earns per day.
+    no_checkout: what a check-in that is never checked out earns when it expires:
+        ``nothing`` (the default) or ``planned`` (the session's planned length; self-study
+        still earns nothing). Either way the check-out says ``how: expired``.
     """
 
     min_share_percent: int = 50
     rounding_minutes: int = 15
     cap_at_session: bool = True
     daily_self_study_cap_minutes: int = 240
+    session_cap_minutes: int = 0
+    daily_cap_minutes: int = 0
+    rounding: str = "down"
+    no_checkout: str = "nothing"
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_share_percent <= 100:
             raise ValueError("min_share_percent is 0..100")
-        if self.rounding_minutes < 1:
-            raise ValueError("rounding_minutes is at least 1")
-        if self.daily_self_study_cap_minutes < 0:
-            raise ValueError("daily_self_study_cap_minutes is not negative")
+        if not 1 <= self.rounding_minutes <= 240:
+            raise ValueError("rounding_minutes is 1..240")
+        for name in ("daily_self_study_cap_minutes", "session_cap_minutes", "daily_cap_minutes"):
+            if not 0 <= getattr(self, name) <= 1440:
+                raise ValueError(f"{name} is 0..1440")
+        if self.rounding not in ROUNDING:
+            raise ValueError(f"rounding is one of {', '.join(ROUNDING)}")
+        if self.no_checkout not in NO_CHECKOUT:
+            raise ValueError(f"no_checkout is one of {', '.join(NO_CHECKOUT)}")
 
-    def as_dict(self) -> dict[str, int | bool]:
-        return {
-            "min_share_percent": self.min_share_percent,
-            "rounding_minutes": self.rounding_minutes,
-            "cap_at_session": self.cap_at_session,
-            "daily_self_study_cap_minutes": self.daily_self_study_cap_minutes,
-        }
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> CreditRule:
+        """A rule from its dict (a record's ``credit_rule`` or the county's document)."""
+        known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
+        extra = sorted(set(values) - set(known) - {"name"})
+        if extra:
+            raise ValueError(f"unknown credit-rule settings: {', '.join(extra)}")
+        for key, value in known.items():
+            want = bool if key == "cap_at_session" else str if key in ("rounding", "no_checkout") else int
+            if type(value) is not want:
+                raise ValueError(f"{key} must be {want.__name__}")
+        return cls(**known)
+
+    def as_dict(self) -> dict[str, int | bool | str]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 @dataclass(frozen=True)
@@ -104,29 +131,121 @@ def decide_tap(
     )
 
 
+def _rounded(minutes: int, rule: CreditRule, left: int) -> int:
+    """``minutes`` (already capped at ``left``) to the rule's step; rounding to the nearest
+    step goes down instead when going up would pass the cap."""
+    step = rule.rounding_minutes
+    down = minutes - minutes % step
+    if rule.rounding == "nearest" and minutes - down >= (step + 1) // 2 and down + step <= left:
+        return down + step
+    return down
+
+
 def credited_minutes(
     seconds_present: int,
     rule: CreditRule,
     planned_seconds: int | None,
     self_study_minutes_today: int = 0,
+    minutes_today: int = 0,
 ) -> int:
-    """Minutes credited for one attendance.
+    """Minutes credited for one attendance that was checked out.
 
     ``planned_seconds`` is the session's planned length, or None for self-study (then
-    the daily cap applies, less what the learner already earned today).
+    the daily self-study cap applies, less what the learner already earned today).
+    ``minutes_today``: everything the learner already earned today (for ``daily_cap_minutes``).
+    Caps come first, then rounding, and rounding never goes past a cap.
     """
     if seconds_present <= 0:
         return 0
-    minutes = seconds_present // 60
     if planned_seconds is not None and planned_seconds > 0:
         if seconds_present * 100 < planned_seconds * rule.min_share_percent:
             return 0
-        if rule.cap_at_session:
-            minutes = min(minutes, planned_seconds // 60)
-    elif planned_seconds is None:
-        left = max(0, rule.daily_self_study_cap_minutes - self_study_minutes_today)
-        minutes = min(minutes, left)
-    return minutes - minutes % rule.rounding_minutes
+    left = _left(rule, planned_seconds, self_study_minutes_today, minutes_today)
+    return _rounded(min(seconds_present // 60, left), rule, left)
+
+
+def _left(rule: CreditRule, planned_seconds: int | None, self_study_today: int, today: int) -> int:
+    """The most one more attendance may earn under the rule's caps."""
+    left = 1440
+    if planned_seconds is not None and planned_seconds > 0 and rule.cap_at_session:
+        left = min(left, planned_seconds // 60)
+    if planned_seconds is None:
+        left = min(left, max(0, rule.daily_self_study_cap_minutes - self_study_today))
+    if rule.session_cap_minutes:
+        left = min(left, rule.session_cap_minutes)
+    if rule.daily_cap_minutes:
+        left = min(left, max(0, rule.daily_cap_minutes - today))
+    return left
+
+
+def expired_minutes(
+    rule: CreditRule,
+    planned_seconds: int | None,
+    self_study_minutes_today: int = 0,
+    minutes_today: int = 0,
+) -> int:
+    """Minutes credited for a check-in never checked out (``how: expired``): the rule's
+    ``no_checkout`` outcome — nothing by default; ``planned`` credits a session's planned
+    length (within the caps), and self-study still nothing."""
+    if rule.no_checkout != "planned" or planned_seconds is None or planned_seconds <= 0:
+        return 0
+    left = _left(rule, planned_seconds, self_study_minutes_today, minutes_today)
+    return _rounded(min(planned_seconds // 60, left), rule, left)
+
+
+def max_session_minutes(rule: CreditRule, planned_seconds: int | None) -> int:
+    """The most one attendance can be credited under ``rule`` (for plausibility checks):
+    for a session of ``planned_seconds``, or for self-study when None."""
+    return _left(rule, planned_seconds, 0, 0)
+
+
+def max_day_minutes(rule: CreditRule) -> int:
+    """The most a learner can be credited in one day under ``rule`` (1440 when uncapped)."""
+    return rule.daily_cap_minutes or 1440
+
+
+# --- the county's credit-rules document (学时规则) ---------------------------------------
+
+DEFAULT_RULE_NAME = "standard"
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """The named rules of the county's ``credit-rules`` document and which one is the default.
+
+    body = {"default": name, "rules": {name: {CreditRule fields}}}
+    """
+
+    rules: dict[str, CreditRule]
+    default: str
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> RuleBook:
+        raw = body.get("rules")
+        if not isinstance(raw, dict) or not raw:
+            raise ValueError("the credit rules name no rule")
+        rules = {}
+        for name, values in raw.items():
+            if not isinstance(values, dict):
+                raise ValueError(f"credit rule {name!r} is not a table")
+            try:
+                rules[str(name)] = CreditRule.from_dict(values)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"credit rule {name!r}: {err}") from err
+        default = str(body.get("default", DEFAULT_RULE_NAME))
+        if default not in rules:
+            raise ValueError(f"the default credit rule {default!r} is not defined")
+        return cls(rules, default)
+
+    def body(self) -> dict[str, Any]:
+        return {"default": self.default, "rules": {n: r.as_dict() for n, r in sorted(self.rules.items())}}
+
+    def get(self, name: str | None) -> CreditRule:
+        return self.rules.get(name or self.default) or self.rules[self.default]
+
+
+def default_rule_book() -> RuleBook:
+    return RuleBook({DEFAULT_RULE_NAME: CreditRule()}, DEFAULT_RULE_NAME)
 
 
 def duplicate_message(previous: Moment, checked_in: bool) -> tuple[str, str]:

@@ -24,6 +24,9 @@ def register(cli: click.Group) -> None:
     gateway_relay.register(gateway.group)
     gateway_protocol.register(gateway.group)
     provision_cards.register(provision.group)
+    from learncard.commands import provision_programme
+
+    provision_programme.register(provision.group)
     cli.add_command(kiosk.group)
     cli.add_command(gateway.group)
     cli.add_command(provision.group)

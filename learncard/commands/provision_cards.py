@@ -152,7 +152,7 @@ def staff() -> None:
 @staff.command("add")
 @click.argument("staff_id")
 @click.option("--role", type=click.Choice(staff_roster.ROLES), default="staff", show_default=True,
-              help="staff or volunteer.")
+              help="staff, teacher or volunteer.")
 @click.option("--venue", "venues", multiple=True, required=True, help="A venue they may run (repeat; * = all).")
 @click.option("--name", help="Their name, for the card's greeting (only the masked form is kept).")
 @click.option("--pin-stdin", is_flag=True, help="Read the PIN from standard input (for scripts).")
