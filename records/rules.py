@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-
 NO_CHECKOUT = ("nothing", "planned")  # what a check-in never checked out earns
 ROUNDING = ("down", "nearest")
 
@@ -157,9 +156,8 @@ def credited_minutes(
     """
     if seconds_present <= 0:
         return 0
-    if planned_seconds is not None and planned_seconds > 0:
-        if seconds_present * 100 < planned_seconds * rule.min_share_percent:
-            return 0
+    if planned_seconds and seconds_present * 100 < planned_seconds * rule.min_share_percent:
+        return 0
     left = _left(rule, planned_seconds, self_study_minutes_today, minutes_today)
     return _rounded(min(seconds_present // 60, left), rule, left)
 
