@@ -1,5 +1,5 @@
 """The county's signed files as the gateway holds them: the registry, the card revocation
-list and the staff roster. Loaded at start, on SIGHUP (``learncard gateway reload``), when
+list, the staff roster, the programme and the credit rules. Loaded at start, on SIGHUP (``learncard gateway reload``), when
 a file changes on disk (:meth:`CountyFiles.changed_on_disk`, polled by the gateway), and once
 when a record names a kiosk or key the registry in force does not know
 (:meth:`CountyFiles.reread`). A file that does not verify, or is older than the one in
@@ -22,7 +22,8 @@ from records.errors import RecordError
 log = logging.getLogger(__name__)
 
 TOPICS = {"registry": "lc/v1/county/registry", "revoked-cards": "lc/v1/county/revoked-cards",
-          "staff": "lc/v1/county/staff"}
+          "staff": "lc/v1/county/staff", "programme": "lc/v1/county/programme",
+          "credit-rules": "lc/v1/county/credit-rules"}
 
 
 class CountyFiles:

@@ -1,5 +1,5 @@
-"""The county's signed documents as the kiosk keeps them: the card revocation list and the
-staff roster. Kept as files in the state folder, replaced only by a verified, strictly
+"""The county's signed documents as the kiosk keeps them: the card revocation list, the
+staff roster, the programme (课程表) and the credit rules (学时规则). Kept as files in the state folder, replaced only by a verified, strictly
 newer version; anything else is ignored with a warning."""
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from records import county
 from records.errors import RecordError
+from records.rules import RuleBook
 
 log = logging.getLogger(__name__)
 
-FILES = {"revoked-cards": "revoked-cards.jws", "staff": "staff.jws"}
+FILES = {"revoked-cards": "revoked-cards.jws", "staff": "staff.jws", "programme": "programme.jws",
+         "credit-rules": "credit-rules.jws"}
 
 
 class CountyDocuments:
@@ -79,6 +81,22 @@ class CountyDocuments:
             if entry.get("staff_id") == staff_id:
                 return dict(entry)
         return None
+
+    def programme(self) -> dict[str, Any] | None:
+        """The programme's body, or None before the first one arrives."""
+        doc = self._docs.get("programme")
+        return None if doc is None else doc.body
+
+    def rule_book(self) -> RuleBook | None:
+        """The county's credit rules, or None before they arrive (the kiosk's [rules] then)."""
+        doc = self._docs.get("credit-rules")
+        if doc is None:
+            return None
+        try:
+            return RuleBook.from_body(doc.body)
+        except ValueError as err:  # signed by the county, so a fault is the county's to fix
+            log.error("the county's credit rules version %d cannot be used: %s", doc.version, err)
+            return None
 
     @property
     def has_roster(self) -> bool:

@@ -40,7 +40,8 @@ from kiosk.journal import Journal
 
 log = logging.getLogger(__name__)
 
-COUNTY_TOPICS = {"lc/v1/county/revoked-cards": "revoked-cards", "lc/v1/county/staff": "staff"}
+COUNTY_TOPICS = {"lc/v1/county/revoked-cards": "revoked-cards", "lc/v1/county/staff": "staff",
+                 "lc/v1/county/programme": "programme", "lc/v1/county/credit-rules": "credit-rules"}
 MAX_MESSAGE = 240 * 1024  # under the 256 KiB of topics.md
 HOLD_ERRORS = ("unknown-kiosk", "unknown-key")  # the county's state, not the records': retry later
 MAX_BACKOFF = 300.0  # seconds between offers while the gateway does not know this kiosk

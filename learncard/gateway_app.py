@@ -199,7 +199,9 @@ def county_files(cfg: Config) -> CountyFiles:
         raise ConfigError("gateway.issuer_public_key is not an Ed25519 public key (base64url)") from err
     county = CountyFiles(g["county"], issuer, {"registry": Path(g["registry"]),
                                                "revoked-cards": Path(g["revoked_cards"]),
-                                               "staff": Path(g["staff"])})
+                                               "staff": Path(g["staff"]),
+                                               "programme": Path(g["programme"]),
+                                               "credit-rules": Path(g["credit_rules"])})
     county.load(first=True)
     return county
 

@@ -49,6 +49,8 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None) 
             f"topic read lc/v1/{kiosk}/cmd/#",
             "topic read lc/v1/county/revoked-cards",
             "topic read lc/v1/county/staff",
+            "topic read lc/v1/county/programme",
+            "topic read lc/v1/county/credit-rules",
             "",
         ]
     for consumer in consumers or []:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def _read_xlsx(path: Path) -> list[dict[str, str]]:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError) as err:
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
         raise ProgrammeError(f"{path.name} 不是可读的 XLSX 文件 / is not a readable XLSX file: {err}") from err
     sheet = book.worksheets[0]
     lines = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]

@@ -13,6 +13,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "staff": Key("staff.jws", "path"),
         "sun_master_key": Key("", "path", help="file with the county's NTAG 424 DNA SDM master key (32 hex "
                               "digits); empty: SUN messages are not checked"),
+        "programme": Key("programme.jws", "path", help="the county's programme (课程表); may be missing"),
+        "credit_rules": Key("credit-rules.jws", "path", help="the county's credit rules (学时规则); may be missing"),
         "share_group": Key("gateways"),
         "client_id": Key("gateway-1"),
         "metrics_port": Key(9464, "int"),

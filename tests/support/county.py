@@ -70,3 +70,9 @@ class TestCounty:  # noqa: D101 (not a test class)
 
     def staff_roster(self, staff: list[dict[str, object]], version: int = 1) -> county.Document:
         return county.sign_document("staff", self.county_id, version, {"staff": staff}, self.issuer, NOW)
+
+    def programme(self, body: dict[str, object], version: int = 1) -> county.Document:
+        return county.sign_document("programme", self.county_id, version, body, self.issuer, NOW)
+
+    def credit_rules(self, body: dict[str, object], version: int = 1) -> county.Document:
+        return county.sign_document("credit-rules", self.county_id, version, body, self.issuer, NOW)

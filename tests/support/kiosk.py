@@ -64,7 +64,7 @@ class KioskSetup:
     def put_document(self, doc: county_docs.Document) -> None:
         state = self.folder / "state"
         state.mkdir(parents=True, exist_ok=True)
-        name = {"revoked-cards": "revoked-cards.jws", "staff": "staff.jws"}[doc.kind]
+        name = f"{doc.kind}.jws"
         (state / name).write_text(doc.token)
 
     def staff_roster(self, staff_cards: dict[str, str], version: int = 1) -> county_docs.Document:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gateway.store import Store
 from learncard.config import to_toml
+from records import county as county_docs
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
@@ -48,7 +49,9 @@ class GatewayProcess:
             "gateway": {"county": self.county.county_id, "issuer_public_key": self.county.issuer_public,
                         "registry": str(self.folder / "registry.jws"),
                         "revoked_cards": str(self.folder / "revoked-cards.jws"),
-                        "staff": str(self.folder / "staff.jws"), "metrics_port": self.metrics_port},
+                        "staff": str(self.folder / "staff.jws"), "metrics_port": self.metrics_port,
+                        "programme": str(self.folder / "programme.jws"),
+                        "credit_rules": str(self.folder / "credit-rules.jws")},
             "broker": {"host": "127.0.0.1", "port": self.broker.port},
             "store": {"url": f"sqlite:///{self.folder / 'gateway.sqlite3'}"},
             "lrs": {"enabled": bool(self.lrs_endpoint), "endpoint": self.lrs_endpoint, "username": "gateway",
@@ -60,6 +63,10 @@ class GatewayProcess:
         (self.folder / "registry.jws").write_text(self.county.registry(self.kiosks, version, revoked).token)
         (self.folder / "revoked-cards.jws").write_text(self.county.revocations(revoked_cards or [], version).token)
         (self.folder / "staff.jws").write_text(self.county.staff_roster([], version).token)
+
+    def put_document(self, doc: county_docs.Document) -> None:
+        """Write a county document where the gateway reads it (reload() to publish it)."""
+        (self.folder / f"{doc.kind}.jws").write_text(doc.token)
 
     def start(self) -> GatewayProcess:
         log = open(self.folder / "gateway.log", "ab")  # noqa: SIM115 - the child keeps it
