@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import JournalError, JournalFull, JournalReadOnly, ReceiptMismatch
+from kiosk.journal_state import STATE_MIGRATIONS, VenueState
 from records import migrations
 from records.record import Record, link_hash
 
@@ -86,6 +87,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+ALL_MIGRATIONS = [*MIGRATIONS, *STATE_MIGRATIONS]  # the agent's state tables: kiosk/journal_state.py
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,11 @@ class Tx:
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
+    @property
+    def state(self) -> VenueState:
+        """The agent's state tables, inside this transaction."""
+        return VenueState(self.conn)
+
 
 class Journal:
     """The journal file. One writer (the agent); the uplink may use its own instance."""
@@ -262,13 +269,13 @@ class Journal:
         conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms INTEGER)")
         applied = [r[0] for r in conn.execute("SELECT name FROM migrations")]
         try:
-            todo = migrations.pending([name for name, _ in MIGRATIONS], applied)
+            todo = migrations.pending([name for name, _ in ALL_MIGRATIONS], applied)
         except migrations.NewerDatabase as err:
             raise JournalError(
                 f"签到记录库来自更新的版本（{err}），请重新升级本机；记录未被改动",
                 f"the journal was written by a newer LearnCard (migrations {err}): install that version "
                 "again (docs/operations.md, rollback); nothing was changed") from err
-        for name, sql in MIGRATIONS:
+        for name, sql in ALL_MIGRATIONS:
             if name not in todo:
                 continue
             conn.execute("BEGIN IMMEDIATE")
@@ -309,6 +316,11 @@ class Journal:
     def _position(self) -> tuple[int, int, str]:
         meta = dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
         return int(meta["epoch"]), int(meta["seq"]), meta["head"]
+
+    @property
+    def state(self) -> VenueState:
+        """The agent's state tables (reads outside a transaction)."""
+        return VenueState(self.conn)
 
     def close(self) -> None:
         self.conn.close()

@@ -53,8 +53,18 @@ CREDIT_RULE = {
         "rounding_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
         "cap_at_session": {"type": "boolean"},
         "daily_self_study_cap_minutes": MINUTES,
+        # data version 2 (issue 12): optional, so every version-1 body stays valid
+        "session_cap_minutes": MINUTES,
+        "daily_cap_minutes": MINUTES,
+        "rounding": {"enum": ["down", "nearest"]},
+        "no_checkout": {"enum": ["nothing", "planned"]},
     },
 }
+# Version 1 named a fixed list; the county's programme may extend it (records.programme), so
+# version 2 takes any category id — the version-1 names still match.
+CATEGORY = {"type": "string", "pattern": "^[a-z0-9-]{2,40}$"}
+COURSE_ID = {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"}
+DATA_VERSION = {"enum": [1, 2]}  # absent = 1
 
 
 def _obj(required: dict[str, Any], optional: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -81,12 +91,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {
             "session_id": SESSION_ID,
             "course": TEXT,
-            "category": {"enum": CATEGORIES},
-            "staff_id": STAFF_ID,
+            "category": CATEGORY,
+            "staff_id": {"anyOf": [STAFF_ID, {"type": "null"}]},
             "planned_start": TIME,
             "planned_end": TIME,
             "credit_rule": CREDIT_RULE,
-        }
+        },
+        {"v": DATA_VERSION, "course_id": COURSE_ID, "title_en": {"type": "string", "maxLength": 200},
+         "form": {"type": "string", "pattern": "^[a-z0-9-]{2,40}$"},
+         "audience": {"type": "string", "pattern": "^[a-z0-9-]{2,40}$"},
+         "occurrence": {"type": "string", "maxLength": 100},
+         "rule_name": {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"},
+         "programme_version": {"type": "integer", "minimum": 0},
+         "how": {"enum": ["staff", "programme", "ad-hoc"]}},
     ),
     "session.closed": _obj(
         {
@@ -115,8 +132,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "checkin_time": TIME,
             "seconds_present": SECONDS,
             "minutes_credited": MINUTES,
-            "how": {"enum": ["nfc", "qr", "auto"]},
-        }
+            "how": {"enum": ["nfc", "qr", "auto", "expired"]},
+        },
+        {"v": DATA_VERSION, "rule_name": {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"}},
     ),
     "attendance.manual": _obj(
         {
