@@ -38,7 +38,7 @@ class Agent:
         self.docs = docs
         self.clock = clock
         self.taps = Taps(journal, signer, docs, clock, rules)
-        self.venue = VenueOps(self.taps)
+        self.venue = VenueOps(self.taps, signer.origin.venue)
         self.staff = staff
         self.venue_name = venue_name
         self.language = language
@@ -84,6 +84,7 @@ class Agent:
         """Handle one read from any reader; the result is sent only after the commit."""
         with self.lock:
             try:
+                self.venue.catch_up()  # whatever fell due first: a tap never closes yesterday's check-in
                 result = self.taps.handle(read)
             except KioskError as err:
                 log.error("a tap could not be recorded: %s", err)
@@ -147,13 +148,29 @@ class Agent:
     # --- periodic work --------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Called about once a second: staff idle lock, checkpoint records."""
+        """Called about once a second: the timetable (open, close, expire), staff idle lock,
+        checkpoint records."""
+        self.catch_up()
         for staff_id in self.staff.expire_idle():
             log.info("staff mode of %s locked after idle time", staff_id)
             self.emit({"event": "staff.locked", "reason": "idle"})
             self.emit_state()
         if time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
             self.checkpoint()
+
+    def catch_up(self) -> None:
+        """Carry out what the timetable says is due (also at start: after a restart or a power
+        cut, everything that fell due while the agent was off)."""
+        with self.lock:
+            try:
+                done = self.venue.catch_up()
+            except KioskError as err:
+                log.error("the timetable's due work could not be recorded: %s", err)
+                return
+        if done:
+            log.info("timetable: %d sessions opened, closed or check-ins expired", done)
+            self._committed()
+            self.emit_state()
 
     def checkpoint(self) -> None:
         if self.signer.refusal is not None:
@@ -190,7 +207,9 @@ class Agent:
                        "identity": None if self.signer.refusal is None else {
                            "code": self.signer.refusal.code, "message": self.signer.refusal.message()},
                        "revocation_version": self.docs.version("revoked-cards"),
-                       "staff_roster_version": self.docs.version("staff")},
+                       "staff_roster_version": self.docs.version("staff"),
+                       "programme_version": self.docs.version("programme"),
+                       "credit_rules_version": self.docs.version("credit-rules")},
             "staff": self.staff.current(),
         }
 
@@ -245,6 +264,19 @@ def _logout(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def _advance(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    """Test hook: move a driven clock on (``[kiosk] driven_clock``), then do what fell due."""
+    advance = getattr(agent.clock, "advance", None)
+    seconds = args.get("seconds")
+    if advance is None:
+        raise ControlError("此签到机的时钟不可调", "this kiosk's clock is not driven", code="unknown-op")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= 7 * 86400:
+        raise ControlError("秒数不对", "seconds is a whole number 0..604800", code="bad-request")
+    advance(seconds)
+    agent.catch_up()
+    return {"now": agent.clock.now().wall.isoformat()}
+
+
 def _close(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
     staff_id = agent._staff_id(args)
     return agent.venue.close_session(staff_id, str(args.get("session_id", "")))
@@ -260,6 +292,9 @@ OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "session.open": lambda agent, args: agent.venue.open_session(agent._staff_id(args), args),
     "session.close": _close,
     "session.list": lambda agent, args: agent.venue.list_sessions(),
+    "programme.today": lambda agent, args: (agent._staff_id(args), agent.venue.today())[1],
+    "manual.choices": lambda agent, args: (agent._staff_id(args), agent.venue.manual_choices(args))[1],
+    "clock.advance": _advance,
     "roster": lambda agent, args: (agent._staff_id(args), agent.venue.roster(str(args.get("session_id"))))[1],
     "attendance.manual": lambda agent, args: agent.venue.manual(agent._staff_id(args), args),
     "walkin.enroll": lambda agent, args: agent.venue.walkin(agent._staff_id(args), args),

@@ -173,3 +173,21 @@ class Clock:
         """Move the wall clock (tests and the demo's clock-jump scenes only)."""
         with self._lock:
             self._offset += seconds
+
+
+class DrivenClock(Clock):
+    """A clock that moves only when told (tests and the simulated venue week). Set with
+    ``[kiosk] driven_clock`` — never on a real kiosk. Its monotonic reading is its wall time
+    in nanoseconds, so durations stay right across agent restarts that start it again later."""
+
+    def __init__(self, timezone: str, start: datetime) -> None:
+        self._seconds = start.timestamp()
+        super().__init__(timezone, ntp_check=False, trust_rtc=True, wall=lambda: self._seconds,
+                         mono_ns=lambda: round(self._seconds * 1_000_000_000))
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._seconds += seconds
+
+    def set_from_gateway(self, gateway_time: str, rtt_s: float) -> None:
+        """A driven clock follows only its driver."""

@@ -1,6 +1,7 @@
 """The county's signed documents as the kiosk keeps them: the card revocation list, the
-staff roster, the programme (课程表) and the credit rules (学时规则). Kept as files in the state folder, replaced only by a verified, strictly
-newer version; anything else is ignored with a warning."""
+staff roster, the programme (课程表) and the credit rules (学时规则). Kept as files in the
+state folder, replaced only by a verified, strictly newer version; anything else is ignored
+with a warning."""
 
 from __future__ import annotations
 

@@ -6,14 +6,15 @@ result is returned: the screen says "done" only for what is durable.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk import timetable
 from kiosk.clock import Clock
 from kiosk.county_docs import CountyDocuments
 from kiosk.journal import Journal, Tx
+from kiosk.journal_state import CheckinRow, SessionRow, VenueState
 from kiosk.messages import duration_text, rejection, say
 from kiosk.reader.base import CardRead
 from kiosk.signer import Signer
@@ -25,9 +26,12 @@ from records.rules import (
     LastTap,
     Moment,
     OpenCheckin,
+    RuleBook,
     credited_minutes,
     decide_tap,
+    default_rule_book,
     duplicate_message,
+    expired_minutes,
 )
 from records.schemas import REJECT_REASONS
 
@@ -36,9 +40,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TapRules:
+    """What stays local to a kiosk; crediting comes from the county's credit rules."""
+
     debounce_seconds: int = 120
     no_session: str = "self-study"  # or "refuse"
-    default_rule: CreditRule = CreditRule()
 
 
 def mask_learner(learner: str) -> str:
@@ -48,6 +53,11 @@ def mask_learner(learner: str) -> str:
 def moment_of(row: tuple[str, int, str], clock: Clock) -> Moment:
     wall, mono, bootid = row
     return Moment(parse_time(wall).astimezone(clock.zone), int(mono), bootid)
+
+
+def opened_of(row: CheckinRow, clock: Clock) -> OpenCheckin:
+    return OpenCheckin(row.record_id, int(row.learner) if row.learner.isdigit() else 0, row.session_id,
+                       moment_of((row.wall, row.mono, row.bootid), clock))
 
 
 class Taps:
@@ -93,29 +103,25 @@ class Taps:
 
     # --- attendance ------------------------------------------------------------------
 
-    def current_session(self, tx_or_journal: Journal | Tx) -> dict[str, Any] | None:
-        conn = tx_or_journal.conn
-        row = conn.execute(
-            "SELECT session_id, course, planned_start, planned_end, credit_rule FROM sessions "
-            "WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1").fetchone()
-        if row is None:
-            return None
-        return {"session_id": row[0], "course": row[1], "planned_start": row[2],
-                "planned_end": row[3], "credit_rule": json.loads(row[4])}
+    def rule_book(self) -> RuleBook:
+        return self.docs.rule_book() or default_rule_book()
+
+    def session_rule(self, session: SessionRow | None) -> tuple[CreditRule, str | None]:
+        """A session's rule as it was signed when it opened; self-study: the county's default."""
+        if session is not None:
+            return CreditRule.from_dict(session.credit_rule), session.rule_name
+        book = self.rule_book()
+        return book.get(None), book.default
 
     def attend(self, cred: card.Credential, how: str, now: Moment,
                sun: dict[str, str] | None = None) -> dict[str, Any]:
         learner = cred.learner_code
-        conn = self.journal.conn
-        session = self.current_session(self.journal)
-        open_row = conn.execute(
-            "SELECT record_id, session_id, wall, mono, bootid FROM open_checkins WHERE learner = ?",
-            (learner,)).fetchone()
-        last_row = conn.execute(
-            "SELECT kind, wall, mono, bootid FROM last_taps WHERE learner = ?", (learner,)).fetchone()
-        open_checkin = None if open_row is None else OpenCheckin(
-            open_row[0], cred.learner, open_row[1], moment_of(open_row[2:], self.clock))
-        last_tap = None if last_row is None else LastTap(last_row[0], moment_of(last_row[1:], self.clock))
+        state = self.journal.state
+        session = state.current_session()
+        open_row = state.open_checkin(learner)
+        last = state.last_tap(learner)
+        open_checkin = None if open_row is None else opened_of(open_row, self.clock)
+        last_tap = None if last is None else LastTap(last[0], moment_of(last[1:], self.clock))
         if open_checkin is None and session is None and self.rules.no_session == "refuse":
             return self.reject("no-session", how, cred, now)
         decision = decide_tap(now, open_checkin, last_tap, self.rules.debounce_seconds)
@@ -132,25 +138,27 @@ class Taps:
         return {**base, **self.check_out(learner, cred.card_id, how, open_checkin,
                                          decision.seconds_present, now)}
 
-    def check_in(self, cred: card.Credential, how: str, session: dict[str, Any] | None,
+    def check_in(self, cred: card.Credential, how: str, session: SessionRow | None,
                  now: Moment, sun: dict[str, str] | None = None) -> dict[str, Any]:
         """``sun``: an NTAG 424 DNA card's SUN message, recorded for the gateway to check."""
         learner = cred.learner_code
-        session_id = session["session_id"] if session else None
+        session_id = session.session_id if session else None
         data = {"learner": learner, "card": cred.card_id, "session_id": session_id, "how": how,
                 "groups": cred.group_names}
         if sun:
             data["sun"] = sun
+        if session is not None and session.close_ms is not None:
+            expires_ms = session.close_ms
+        else:
+            expires_ms = timetable.ms(timetable.self_study_expiry(now.wall, self.docs.programme(), self.clock.zone))
         with self.journal.transaction() as tx:
             rec = tx.append(self.signer.maker("attendance.checkin", data, now))
-            tx.execute("INSERT OR REPLACE INTO open_checkins VALUES (?,?,?,?,?,?,?)",
-                       (learner, rec.id, cred.card_id, session_id, rec.event["time"],
-                        now.mono_ns, now.bootid))
-            self.remember_tap(tx, learner, "checkin", rec.event["time"], now)
+            tx.state.put_open_checkin(CheckinRow(learner, rec.id, cred.card_id, session_id, rec.event["time"],
+                                                 now.mono_ns, now.bootid, expires_ms))
+            tx.state.remember_tap(learner, "checkin", rec.event["time"], now.mono_ns, now.bootid)
             if session_id:
-                tx.execute("UPDATE sessions SET attendances = attendances + 1 WHERE session_id = ?",
-                           (session_id,))
-        course = session["course"] if session else None
+                tx.state.count_attendance(session_id)
+        course = session.course if session else None
         return {"outcome": "checkin", "record_id": rec.id,
                 "session": {"session_id": session_id, "course": course} if session_id else None,
                 "message": say("checkin", course=course), "advice": None,
@@ -158,44 +166,31 @@ class Taps:
 
     def check_out(self, learner: str, card_id: str | None, how: str, opened: OpenCheckin,
                   seconds: int, now: Moment, tx: Tx | None = None) -> dict[str, Any]:
-        """Pair ``opened`` with a check-out now (``how`` = auto when a session closes)."""
-        session = None
-        if opened.session_id:
-            row = self.journal.conn.execute(
-                "SELECT course, planned_start, planned_end, credit_rule FROM sessions WHERE session_id = ?",
-                (opened.session_id,)).fetchone()
-            if row is not None:
-                session = {"course": row[0], "planned_start": row[1], "planned_end": row[2],
-                           "credit_rule": json.loads(row[3])}
-        day = self.clock.local_day(now)
-        if session is not None:
-            planned = int((parse_time(session["planned_end"]) -
-                           parse_time(session["planned_start"])).total_seconds())
-            minutes = credited_minutes(seconds, CreditRule(**session["credit_rule"]), max(planned, 0))
+        """Pair ``opened`` with a check-out now. ``how``: the reader; ``auto`` when staff close
+        the session (credited by presence); ``expired`` when nobody checked out (credited by
+        the rule's no-check-out outcome — nothing by default)."""
+        state = (tx or self.journal).state
+        session = state.session(opened.session_id) if opened.session_id else None
+        rule, rule_name = self.session_rule(session)
+        day = self.clock.local_day(Moment(opened.at.wall, 0, "")) if how == "expired" else self.clock.local_day(now)
+        _seconds, today, self_study_today = state.day_totals(learner, day)
+        planned = None if session is None else timetable.planned_seconds(session)
+        if how == "expired":
+            minutes = expired_minutes(rule, planned, self_study_today, today)
         else:
-            (today,) = self.journal.conn.execute(
-                "SELECT coalesce(sum(self_study_minutes), 0) FROM learner_days WHERE learner = ? AND day = ?",
-                (learner, day)).fetchone()
-            minutes = credited_minutes(seconds, self.rules.default_rule, None, today)
-        data = {"learner": learner, "card": card_id, "session_id": opened.session_id,
-                "checkin_id": opened.record_id, "checkin_time": _fmt(opened.at),
-                "seconds_present": seconds, "minutes_credited": minutes, "how": how}
+            minutes = credited_minutes(seconds, rule, planned, self_study_today, today)
+        data: dict[str, Any] = {"learner": learner, "card": card_id, "session_id": opened.session_id,
+                                "checkin_id": opened.record_id, "checkin_time": _fmt(opened.at),
+                                "seconds_present": seconds, "minutes_credited": minutes, "how": how, "v": 2}
+        if rule_name:
+            data["rule_name"] = rule_name
 
         def write(t: Tx) -> Any:
             rec = t.append(self.signer.maker("attendance.checkout", data, now))
-            t.execute("DELETE FROM open_checkins WHERE learner = ?", (learner,))
-            if how != "auto":
-                self.remember_tap(t, learner, "checkout", rec.event["time"], now)
-            t.execute(
-                "INSERT INTO learner_days (learner, day, seconds, minutes, self_study_minutes) "
-                "VALUES (?,?,?,?,?) ON CONFLICT (learner, day) DO UPDATE SET "
-                "seconds = seconds + excluded.seconds, minutes = minutes + excluded.minutes, "
-                "self_study_minutes = self_study_minutes + excluded.self_study_minutes",
-                (learner, day, seconds, minutes, minutes if session is None else 0))
-            t.execute(
-                "INSERT INTO learner_years VALUES (?,?,?) ON CONFLICT (learner, year) "
-                "DO UPDATE SET minutes = minutes + excluded.minutes",
-                (learner, now.wall.year, minutes))
+            t.state.drop_open_checkin(learner)
+            if how not in ("auto", "expired"):
+                t.state.remember_tap(learner, "checkout", rec.event["time"], now.mono_ns, now.bootid)
+            t.state.credit(learner, day, int(day[:4]), seconds, minutes, minutes if session is None else 0)
             return rec
 
         if tx is not None:
@@ -203,33 +198,21 @@ class Taps:
         else:
             with self.journal.transaction() as t:
                 rec = write(t)
-        course = session["course"] if session else None
+        course = session.course if session else None
         return {"outcome": "checkout", "record_id": rec.id, "rating_for": rec.id,
                 "minutes_credited": minutes, "seconds_present": seconds,
                 "session": {"session_id": opened.session_id, "course": course} if opened.session_id else None,
                 "message": say("checkout", duration=duration_text(seconds), minutes=minutes,
                                seconds=seconds),
-                "advice": None, **self.totals(learner, now, conn=(tx or self.journal).conn)}
+                "advice": None, **self.totals(learner, now, state=state)}
 
-    @staticmethod
-    def remember_tap(tx: Tx, learner: str, kind: str, wall: str, now: Moment) -> None:
-        tx.execute("INSERT OR REPLACE INTO last_taps VALUES (?,?,?,?,?)",
-                   (learner, kind, wall, now.mono_ns, now.bootid))
-
-    def totals(self, learner: str, now: Moment, conn: Any = None) -> dict[str, int]:
-        conn = conn or self.journal.conn
-        day = self.clock.local_day(now)
-        (seconds,) = conn.execute(
-            "SELECT coalesce(sum(seconds), 0) FROM learner_days WHERE learner = ? AND day = ?",
-            (learner, day)).fetchone()
-        open_row = conn.execute("SELECT mono, bootid, wall FROM open_checkins WHERE learner = ?",
-                                (learner,)).fetchone()
-        if open_row is not None and open_row[1] == now.bootid:
-            seconds += max(0, (now.mono_ns - open_row[0]) // 1_000_000_000)
-        (minutes,) = conn.execute(
-            "SELECT coalesce(sum(minutes), 0) FROM learner_years WHERE learner = ? AND year = ?",
-            (learner, now.wall.year)).fetchone()
-        return {"seconds_today": int(seconds), "minutes_year": int(minutes)}
+    def totals(self, learner: str, now: Moment, state: VenueState | None = None) -> dict[str, int]:
+        state = state or self.journal.state
+        seconds, _minutes, _self_study = state.day_totals(learner, self.clock.local_day(now))
+        open_row = state.open_checkin(learner)
+        if open_row is not None and open_row.bootid == now.bootid:
+            seconds += max(0, (now.mono_ns - open_row.mono) // 1_000_000_000)
+        return {"seconds_today": int(seconds), "minutes_year": state.year_minutes(learner, now.wall.year)}
 
 
 def _fmt(moment: Moment) -> str:

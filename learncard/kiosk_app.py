@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kiosk.agent import Agent
 from kiosk.certificate import file_warning
-from kiosk.clock import Clock
+from kiosk.clock import Clock, DrivenClock
 from kiosk.control import ControlServer
 from kiosk.county_docs import FILES as COUNTY_FILES
 from kiosk.county_docs import CountyDocuments
@@ -37,7 +38,7 @@ from learncard.sdnotify import Notifier
 from records import keys, record
 from records.errors import MalformedError
 from records.ids import is_valid_name
-from records.rules import CreditRule
+from records.record import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class KioskApp:
     lock: instance.InstanceLock | None = None
 
     def start(self) -> None:
+        self.agent.catch_up()  # what fell due while the agent was off, before the first tap
         self.threads.append(self.server.serve_in_thread())
         ticker = threading.Thread(target=self._tick, name="tick", daemon=True)
         ticker.start()
@@ -203,6 +205,18 @@ def lock_state(state_dir: Path) -> instance.InstanceLock:
     return lock
 
 
+def make_clock(k: dict[str, Any], state_dir: Path) -> Clock:
+    """The system clock; or, for tests only, a driven clock (``kiosk.driven_clock``)."""
+    if not k["driven_clock"]:
+        return Clock(k["timezone"], trusted_file=state_dir / "trusted-time")
+    try:
+        start = parse_time(k["driven_clock"])
+    except ValueError as err:
+        raise ConfigError(f"kiosk.driven_clock {k['driven_clock']!r} is not RFC 3339") from err
+    log.warning("the wall clock is DRIVEN from %s (a test setting: never on a real kiosk)", start.isoformat())
+    return DrivenClock(k["timezone"], start)
+
+
 def build(cfg: Config) -> KioskApp:
     k = cfg["kiosk"]
     for name in ("id", "venue"):
@@ -232,7 +246,7 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
     rules = cfg["rules"]
     if rules["no_session"] not in ("self-study", "refuse"):
         raise ConfigError("rules.no_session must be self-study or refuse")
-    clock = Clock(k["timezone"], trusted_file=state_dir / "trusted-time")
+    clock = make_clock(k, state_dir)
     key = load_key(Path(k["key_path"]))
     try:
         check_signing_key(key, k["signing_public_key"], k["id"])
@@ -243,18 +257,11 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
     signer = Signer(key, record.Origin(k["id"], k["venue"], k["key_version"], clock.bootid), clock, refusal)
     journal = Journal.open(state_path(cfg, cfg["journal"]["path"]), max_bytes=cfg["journal"]["max_bytes"])
     docs = CountyDocuments(state_dir, cfg["county"]["id"], issuer)
-    try:
-        default_rule = CreditRule(
-            min_share_percent=rules["min_share_percent"], rounding_minutes=rules["rounding_minutes"],
-            cap_at_session=rules["cap_at_session"],
-            daily_self_study_cap_minutes=rules["daily_self_study_cap_minutes"])
-    except ValueError as err:
-        raise ConfigError(f"[rules]: {err}") from err
     staff = StaffDesk(docs, k["venue"], attempts=rules["staff_pin_attempts"],
                       lockout_seconds=rules["staff_lockout_seconds"],
                       idle_seconds=rules["staff_idle_lock_seconds"])
     agent = Agent(journal=journal, signer=signer, docs=docs, clock=clock,
-                  rules=TapRules(rules["debounce_seconds"], rules["no_session"], default_rule),
+                  rules=TapRules(rules["debounce_seconds"], rules["no_session"]),
                   staff=staff, venue_name=k["venue_name"], language=cfg["ui"]["language"],
                   checkpoint_seconds=cfg["uplink"]["checkpoint_seconds"])
     readers = make_readers(cfg)

@@ -205,17 +205,29 @@ def max_day_minutes(rule: CreditRule) -> int:
 # --- the county's credit-rules document (学时规则) ---------------------------------------
 
 DEFAULT_RULE_NAME = "standard"
+# What staff may choose when they record attendance for a resident without a card; the
+# county's document may replace both lists (``manual``). The reason's id is what records carry.
+DEFAULT_MANUAL_REASONS: tuple[dict[str, str], ...] = (
+    {"id": "forgot-card", "zh": "忘带卡", "en": "Forgot the card"},
+    {"id": "card-damaged", "zh": "卡片损坏", "en": "Card damaged"},
+    {"id": "no-card-yet", "zh": "尚未领卡", "en": "No card yet"},
+    {"id": "reader-fault", "zh": "读卡器故障", "en": "Reader fault"},
+)
+DEFAULT_MANUAL_MINUTES = (15, 30, 45, 60, 90, 120)
 
 
 @dataclass(frozen=True)
 class RuleBook:
     """The named rules of the county's ``credit-rules`` document and which one is the default.
 
-    body = {"default": name, "rules": {name: {CreditRule fields}}}
+    body = {"default": name, "rules": {name: {CreditRule fields}},
+            "manual": {"reasons": [{"id", "zh", "en"}], "minutes": [int]}}  (manual: optional)
     """
 
     rules: dict[str, CreditRule]
     default: str
+    manual_reasons: tuple[dict[str, str], ...] = DEFAULT_MANUAL_REASONS
+    manual_minutes: tuple[int, ...] = DEFAULT_MANUAL_MINUTES
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> RuleBook:
@@ -233,10 +245,21 @@ class RuleBook:
         default = str(body.get("default", DEFAULT_RULE_NAME))
         if default not in rules:
             raise ValueError(f"the default credit rule {default!r} is not defined")
-        return cls(rules, default)
+        manual = body.get("manual") or {}
+        reasons = tuple(manual.get("reasons") or DEFAULT_MANUAL_REASONS)
+        minutes = tuple(manual.get("minutes") or DEFAULT_MANUAL_MINUTES)
+        if not all(isinstance(r, dict) and {"id", "zh", "en"} <= set(r) for r in reasons):
+            raise ValueError("each manual reason has an id, zh and en")
+        if not all(type(m) is int and 1 <= m <= 1440 for m in minutes):
+            raise ValueError("manual minutes are whole numbers 1..1440")
+        return cls(rules, default, reasons, minutes)
 
     def body(self) -> dict[str, Any]:
-        return {"default": self.default, "rules": {n: r.as_dict() for n, r in sorted(self.rules.items())}}
+        body: dict[str, Any] = {"default": self.default,
+                                "rules": {n: r.as_dict() for n, r in sorted(self.rules.items())}}
+        if (self.manual_reasons, self.manual_minutes) != (DEFAULT_MANUAL_REASONS, DEFAULT_MANUAL_MINUTES):
+            body["manual"] = {"reasons": list(self.manual_reasons), "minutes": list(self.manual_minutes)}
+        return body
 
     def get(self, name: str | None) -> CreditRule:
         return self.rules.get(name or self.default) or self.rules[self.default]

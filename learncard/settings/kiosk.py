@@ -15,6 +15,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "signing_public_key": Key("", help="public signing key the enrolment registered (base64url); "
                                   "the agent refuses taps with any other key"),
         "state_dir": Key("/var/lib/learncard", "path", help="journal, head file, lists"),
+        "driven_clock": Key("", help="TESTS ONLY: RFC 3339 start of a clock that moves only by the "
+                            "control op clock.advance; empty on every real kiosk"),
     },
     "county": {
         "id": Key(None, required=True, help="county id"),
@@ -29,10 +31,6 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "rules": {
         "debounce_seconds": Key(120, "int", help="repeated tap of one card within this: no record"),
         "no_session": Key("self-study", help="tap with no open session: self-study or refuse"),
-        "min_share_percent": Key(50, "int"),
-        "rounding_minutes": Key(15, "int"),
-        "cap_at_session": Key(True, "bool"),
-        "daily_self_study_cap_minutes": Key(240, "int"),
         "staff_idle_lock_seconds": Key(60, "int"),
         "staff_pin_attempts": Key(5, "int", help="failed PINs before the staff card is locked"),
         "staff_lockout_seconds": Key(300, "int"),
