@@ -152,17 +152,33 @@ def session() -> None:
 
 @session.command("open")
 @click.option("--staff-id", required=True, help="The staff member opening it (checked against the roster).")
-@click.option("--course", required=True, help="Course title.")
-@click.option("--category", default="elder-education", show_default=True,
-              help="elder-education, vocational-skills, family-education, culture, health, digital-skills, other.")
-@click.option("--minutes", type=int, default=90, show_default=True, help="Planned length from now.")
+@click.option("--occurrence", help="A planned session of today, as `session today` lists it (course@time).")
+@click.option("--course-id", help="Or: one of the venue's courses in the programme, started now (ad hoc).")
+@click.option("--minutes", type=int, default=90, show_default=True,
+              help="Ad hoc: planned length from now (30, 45, 60, 90, 120, 180 or 240).")
 @click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
 @click.pass_context
-def session_open(ctx: click.Context, staff_id: str, course: str, category: str, minutes: int,
+def session_open(ctx: click.Context, staff_id: str, occurrence: str | None, course_id: str | None, minutes: int,
                  as_json: bool) -> None:
-    """Open a session now for --minutes."""
-    result = call(ctx, "session.open", staff_id=staff_id, course=course, category=category, minutes=minutes)
+    """Open a planned session of today early, or start one of the venue's courses now. Its
+    title, category, form, audience and credit rule come from the county's programme."""
+    if bool(occurrence) == bool(course_id):
+        raise click.UsageError("give --occurrence or --course-id")
+    args = {"occurrence": occurrence} if occurrence else {"course_id": course_id, "minutes": minutes}
+    result = call(ctx, "session.open", staff_id=staff_id, **args)
     show(result, as_json, [f"opened {result['session_id']}: {result['course']} until {result['planned_end']}"])
+
+
+@session.command("today")
+@click.option("--staff-id", required=True, help="The staff member asking (checked against the roster).")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def session_today(ctx: click.Context, staff_id: str, as_json: bool) -> None:
+    """Today's planned sessions at this venue and the venue's courses, from the programme."""
+    result = call(ctx, "programme.today", staff_id=staff_id)
+    show(result, as_json, [f"{p['occurrence']}  {p['start']}-{p['end']}  {p['title_zh']}"
+                           f"{'  (opened)' if p['opened'] else ''}" for p in result["planned"]]
+         + [f"course {c['course_id']}: {c['title_zh']}" for c in result["courses"]])
 
 
 @session.command("close")

@@ -9,6 +9,7 @@ import pytest
 
 from kiosk.control import ControlClient
 from kiosk.errors import ControlError
+from records import programme
 from records.ids import learner_code
 from tests.integration.test_agent import journal_records
 from tests.support.county import TestCounty
@@ -20,8 +21,17 @@ def staffed(tmp_path: Path, county: TestCounty) -> tuple[KioskSetup, object]:
     kiosk = KioskSetup(county, tmp_path / "kiosk")
     staff_card = county.credential(staff=True, name="李*")
     kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card.card_id}))
+    kiosk.put_document(county.programme(programme.rows_to_body([PHONE, TAI_CHI])))
     kiosk.set("rules", "staff_pin_attempts", 3)
     return kiosk, staff_card
+
+
+PHONE = {"venue": "v-test", "course_id": "phone-basics", "title_zh": "智能手机入门", "title_en": "Smartphone basics",
+         "category": "science-tech", "form": "workshop", "audience": "elderly", "staff_id": "", "capacity": "",
+         "registration": "none", "credit_rule": "standard", "date": "2026-11-23", "weekday": "", "term_start": "",
+         "term_end": "", "start": "09:00", "end": "10:30"}
+TAI_CHI = {**PHONE, "course_id": "tai-chi", "title_zh": "太极拳", "title_en": "", "category": "sports-fitness",
+           "form": "practice", "audience": "all"}
 
 
 def login(c: ControlClient, county: TestCounty, staff_card) -> str:
@@ -88,8 +98,9 @@ class TestSessions:
         with kiosk.running() as app:
             c = kiosk.client()
             token = login(c, county, staff_card)
-            session = c.call("session.open", token=token, course="智能手机入门", category="elder-education",
-                             minutes=90)
+            session = c.call("session.open", token=token, course_id="phone-basics", minutes=90)
+            assert ("phone-basics", "science-tech", "workshop", "elderly", "ad-hoc") == tuple(
+                session[k] for k in ("course_id", "category", "form", "audience", "how"))
             for r in residents:
                 tap = c.call("tap", text=county.qr(r))
                 assert session["session_id"] == tap["session"]["session_id"]
@@ -100,7 +111,7 @@ class TestSessions:
             closed = c.call("session.close", token=token, session_id=session["session_id"])
             assert 3 == closed["auto_checkouts"]
             types = [(r.type, r.data.get("how"), r.data.get("staff_id")) for r in journal_records(app)]
-            assert ("session.opened", None, "s-0001") == types[0]
+            assert ("session.opened", "ad-hoc", "s-0001") == types[0]
             assert [("attendance.checkout", "auto", None)] * 3 == types[4:7]
             assert ("session.closed", None, "s-0001") == types[7]
             assert 0 == c.call("roster", token=token, session_id=session["session_id"])["count_present"]
@@ -115,7 +126,7 @@ class TestSessions:
         run = CliRunner()
         base = ["kiosk", "--config", str(kiosk.config_file), "session"]
         with kiosk.running():
-            opened = run.invoke(cli, [*base, "open", "--staff-id", "s-0001", "--course", "太极拳", "--json"])
+            opened = run.invoke(cli, [*base, "open", "--staff-id", "s-0001", "--course-id", "tai-chi", "--json"])
             assert 0 == opened.exit_code, opened.output
             import json
 
@@ -124,7 +135,7 @@ class TestSessions:
             assert sid in listed.output and "open" in listed.output
             closed = run.invoke(cli, [*base, "close", sid, "--staff-id", "s-0001"])
             assert 0 == closed.exit_code, closed.output
-            refused = run.invoke(cli, [*base, "open", "--staff-id", "s-9999", "--course", "x"])
+            refused = run.invoke(cli, [*base, "open", "--staff-id", "s-9999", "--course-id", "tai-chi"])
             assert isinstance(refused.exception, ControlError)
             assert "not-staff" == refused.exception.code
 
@@ -136,7 +147,12 @@ class TestWithoutACard:
             c = kiosk.client()
             token = login(c, county, staff_card)
             code = learner_code(987_654_321_098)
-            manual = c.call("attendance.manual", token=token, learner_code=code, reason="忘带卡", minutes=45)
+            choices = c.call("manual.choices", token=token)
+            assert "forgot-card" in [r["id"] for r in choices["reasons"]] and 45 in choices["minutes"]
+            for bad in ({"reason": "忘带卡", "minutes": 45}, {"reason": "forgot-card", "minutes": 44}):
+                with pytest.raises(ControlError):  # only what the rules offer reaches a record
+                    c.call("attendance.manual", token=token, learner_code=learner_code(987_654_321_098), **bad)
+            manual = c.call("attendance.manual", token=token, learner_code=code, reason="forgot-card", minutes=45)
             walkin = c.call("walkin.enroll", token=token)
             assert walkin["learner"].startswith("T") and 13 == len(walkin["learner"])
             assert walkin["qr_text"].endswith(walkin["learner"])
