@@ -13,9 +13,14 @@ from records.rules import (
     LastTap,
     Moment,
     OpenCheckin,
+    RuleBook,
     credited_minutes,
     decide_tap,
+    default_rule_book,
     duplicate_message,
+    expired_minutes,
+    max_day_minutes,
+    max_session_minutes,
     seconds_between,
 )
 
@@ -97,3 +102,59 @@ class TestCreditedMinutes:
             assert got <= planned // 60
         else:
             assert got <= max(0, rule.daily_self_study_cap_minutes - today)
+
+
+class TestCountyRules:
+    """The county's named credit rules: caps per session and per day, rounding, and what a
+    check-in never checked out earns."""
+
+    def test_a_forgotten_check_out_earns_nothing_by_default(self) -> None:
+        """Issue 12: a forgotten self-study check-out earned the whole daily cap (240)."""
+        rule = CreditRule()
+        assert 0 == expired_minutes(rule, None)
+        assert 0 == expired_minutes(rule, 90 * 60)
+
+    def test_the_county_may_credit_the_planned_time_instead(self) -> None:
+        rule = CreditRule(no_checkout="planned")
+        assert 90 == expired_minutes(rule, 90 * 60)
+        assert 0 == expired_minutes(rule, None)  # self-study has no planned time
+        assert 60 == expired_minutes(CreditRule(no_checkout="planned", daily_cap_minutes=120), 90 * 60, 0, 60)
+
+    def test_caps_per_session_and_per_day(self) -> None:
+        rule = CreditRule(rounding_minutes=5, session_cap_minutes=60, daily_cap_minutes=100)
+        assert 60 == credited_minutes(90 * 60, rule, 90 * 60)
+        assert 40 == credited_minutes(90 * 60, rule, 90 * 60, minutes_today=60)
+        assert 0 == credited_minutes(90 * 60, rule, 90 * 60, minutes_today=100)
+
+    def test_rounding_to_the_nearest_step_never_passes_a_cap(self) -> None:
+        rule = CreditRule(rounding="nearest", rounding_minutes=15, min_share_percent=0)
+        assert 60 == credited_minutes(53 * 60, rule, 90 * 60)
+        assert 45 == credited_minutes(52 * 60, rule, 90 * 60)
+        assert 75 == credited_minutes(80 * 60, rule, 80 * 60)  # 80 → 75, not 90 over the session's 80
+
+    def test_bounds_for_plausibility_checks(self) -> None:
+        """The most one attendance or one day can be credited under a rule."""
+        assert 90 == max_session_minutes(CreditRule(), 90 * 60)
+        assert 240 == max_session_minutes(CreditRule(), None)
+        assert 45 == max_session_minutes(CreditRule(session_cap_minutes=45), 90 * 60)
+        assert 1440 == max_day_minutes(CreditRule())
+        assert 300 == max_day_minutes(CreditRule(daily_cap_minutes=300))
+
+    def test_old_records_rules_still_read(self) -> None:
+        """A version-1 record's credit_rule (four keys) makes the same rule."""
+        old = {"min_share_percent": 50, "rounding_minutes": 15, "cap_at_session": True,
+               "daily_self_study_cap_minutes": 240}
+        assert CreditRule() == CreditRule.from_dict(old)
+        with pytest.raises(ValueError, match="unknown credit-rule settings"):
+            CreditRule.from_dict({**old, "generous": True})
+        with pytest.raises(ValueError, match="must be int"):
+            CreditRule.from_dict({**old, "rounding_minutes": "15"})
+
+    def test_a_rule_book_names_its_default_and_manual_choices(self) -> None:
+        book = RuleBook.from_body({"default": "short", "rules": {"short": {"min_share_percent": 80}}})
+        assert 80 == book.get(None).min_share_percent and 80 == book.get("missing").min_share_percent
+        assert "forgot-card" in [r["id"] for r in book.manual_reasons]
+        assert book == RuleBook.from_body(book.body())
+        with pytest.raises(ValueError, match="default credit rule"):
+            RuleBook.from_body({"default": "x", "rules": {"short": {}}})
+        assert default_rule_book().get(None) == CreditRule()
