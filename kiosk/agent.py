@@ -18,6 +18,7 @@ from kiosk.county_docs import CountyDocuments
 from kiosk.errors import ControlError, KioskError
 from kiosk.journal import Journal
 from kiosk.reader.base import CardRead, Reader
+from kiosk.registration import Registrations
 from kiosk.sessions import VenueOps
 from kiosk.signer import Signer
 from kiosk.staff import StaffDesk
@@ -39,6 +40,8 @@ class Agent:
         self.clock = clock
         self.taps = Taps(journal, signer, docs, clock, rules)
         self.venue = VenueOps(self.taps, signer.origin.venue)
+        self.registrations = Registrations(self.taps, signer.origin.venue)
+        self.venue.registrations = self.taps.registrations = self.registrations
         self.staff = staff
         self.venue_name = venue_name
         self.language = language
@@ -223,7 +226,7 @@ class Agent:
         with self.lock:
             result = handler(self, args)
         self._committed()
-        if op not in ("state", "tap", "figures", "roster", "session.list"):
+        if op not in ("state", "tap", "figures", "roster", "session.list", "register.courses"):
             self.emit_state()
         return result
 
@@ -295,6 +298,9 @@ OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "programme.today": lambda agent, args: (agent._staff_id(args), agent.venue.today())[1],
     "manual.choices": lambda agent, args: (agent._staff_id(args), agent.venue.manual_choices(args))[1],
     "clock.advance": _advance,
+    "register.courses": lambda agent, args: agent.registrations.courses(),
+    "register.arm": lambda agent, args: agent.registrations.arm(args),
+    "register.disarm": lambda agent, args: agent.registrations.disarm(),
     "roster": lambda agent, args: (agent._staff_id(args), agent.venue.roster(str(args.get("session_id"))))[1],
     "attendance.manual": lambda agent, args: agent.venue.manual(agent._staff_id(args), args),
     "walkin.enroll": lambda agent, args: agent.venue.walkin(agent._staff_id(args), args),

@@ -94,15 +94,15 @@ class VenueState:
     def current_session(self) -> SessionRow | None:
         """The latest opened session still open."""
         return _session(self.conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE closed_at IS NULL "
-                                          "ORDER BY opened_at DESC LIMIT 1").fetchone())
+                                          "ORDER BY opened_at DESC, rowid DESC LIMIT 1").fetchone())
 
     def open_sessions(self) -> list[SessionRow]:
         rows = self.conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE closed_at IS NULL "
-                                 "ORDER BY opened_at").fetchall()
+                                 "ORDER BY opened_at, rowid").fetchall()
         return [s for s in map(_session, rows) if s is not None]
 
     def all_sessions(self) -> list[SessionRow]:
-        rows = self.conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY opened_at").fetchall()
+        rows = self.conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY opened_at, rowid").fetchall()
         return [s for s in map(_session, rows) if s is not None]
 
     def opened_occurrences(self) -> set[str]:

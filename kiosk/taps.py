@@ -68,6 +68,7 @@ class Taps:
         self.docs = docs
         self.clock = clock
         self.rules = rules
+        self.registrations: Any = None  # kiosk.registration.Registrations: "报名" then the card
 
     # --- reading the card ---------------------------------------------------------
 
@@ -88,6 +89,8 @@ class Taps:
         if verified.staff:
             return {"outcome": "staff-card", "card_id": verified.card_id, "name": verified.name,
                     "message": say("staff-card"), "advice": None}
+        if self.registrations is not None and self.registrations.armed():
+            return dict(self.registrations.take(verified, now))
         found = sun.find_in_ndef(read.ndef) if how == "nfc" and read.ndef else None  # NTAG 424 DNA cards
         return self.attend(verified, how, now, sun={"e": found.e, "c": found.c} if found else None)
 
@@ -113,11 +116,21 @@ class Taps:
         book = self.rule_book()
         return book.get(None), book.default
 
+    def session_for(self, learner: str) -> SessionRow | None:
+        """The open session a check-in joins: with several open, the one whose course the
+        learner registered for; otherwise the latest opened."""
+        sessions = self.journal.state.open_sessions()
+        if len(sessions) > 1 and self.registrations is not None:
+            for s in reversed(sessions):
+                if learner in {who for who, status in self.registrations.registered_for(s) if status == "registered"}:
+                    return s
+        return sessions[-1] if sessions else None
+
     def attend(self, cred: card.Credential, how: str, now: Moment,
                sun: dict[str, str] | None = None) -> dict[str, Any]:
         learner = cred.learner_code
         state = self.journal.state
-        session = state.current_session()
+        session = self.session_for(learner)
         open_row = state.open_checkin(learner)
         last = state.last_tap(learner)
         open_checkin = None if open_row is None else opened_of(open_row, self.clock)

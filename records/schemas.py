@@ -151,9 +151,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "learner": LEARNER,
             "temporary": {"type": "boolean"},
             "session_id": NULLABLE_SESSION,
-            "staff_id": STAFF_ID,
+            "staff_id": {"anyOf": [STAFF_ID, {"type": "null"}]},  # null: the resident registered at the kiosk
         },
-        {"course": TEXT},
+        {"course": TEXT, "v": DATA_VERSION, "course_id": COURSE_ID,
+         "scope": {"type": "string", "minLength": 1, "maxLength": 100},
+         "status": {"enum": ["registered", "waiting", "cancelled"]},
+         "place": {"type": "integer", "minimum": 1}},
     ),
     "rating": _obj(
         {
