@@ -1,8 +1,8 @@
 """The county's signed files as the gateway holds them: the registry, the card revocation
-list, the staff roster, the programme and the credit rules. Loaded at start, on SIGHUP (``learncard gateway reload``), when
-a file changes on disk (:meth:`CountyFiles.changed_on_disk`, polled by the gateway), and once
-when a record names a kiosk or key the registry in force does not know
-(:meth:`CountyFiles.reread`). A file that does not verify, or is older than the one in
+list, the staff roster, the programme and the credit rules. Loaded at start, on SIGHUP
+(``learncard gateway reload``), when a file changes on disk (:meth:`CountyFiles.changed_on_disk`,
+polled by the gateway), and once when a record names a kiosk or key the registry in force does
+not know (:meth:`CountyFiles.reread`). A file that does not verify, or is older than the one in
 force, is refused with a warning and the one in force stays."""
 
 from __future__ import annotations

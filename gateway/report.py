@@ -122,6 +122,8 @@ def _teaching(sessions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     hours: dict[str, float] = defaultdict(float)
     count: dict[str, int] = defaultdict(int)
     for s in sessions.values():
+        if not s["staff_id"]:  # opened by the programme's clock with no one assigned
+            continue
         start = parse_time(s["opened"])
         end = parse_time(s["closed"]) if "closed" in s else parse_time(s["planned_end"])
         hours[s["staff_id"]] += max(0.0, (end - start).total_seconds()) / 3600

@@ -131,8 +131,10 @@ class VenueOps:
                 if at is not None:
                     seconds = min(seconds, max(0, int((at - opened.at.wall).total_seconds())))
                 self.taps.check_out(row.learner, None, how, opened, seconds, now, tx=t)
-            data = {"session_id": session_id, "staff_id": staff_id, "attendances": session.attendances,
-                    "auto_checkouts": len(present)}
+            data: dict[str, Any] = {"session_id": session_id, "staff_id": staff_id,
+                                    "attendances": session.attendances, "auto_checkouts": len(present)}
+            if at is not None:  # closed by the clock, maybe late (the agent was off): say when it was due
+                data.update(v=2, closed_at=format_time(at))
             rec = t.append(self.signer.maker("session.closed", data, now))
             t.state.mark_closed(session_id, rec.event["time"])
             return rec

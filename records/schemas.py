@@ -111,7 +111,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "staff_id": {"anyOf": [STAFF_ID, {"type": "null"}]},
             "attendances": {"type": "integer", "minimum": 0},
             "auto_checkouts": {"type": "integer", "minimum": 0},
-        }
+        },
+        {"v": DATA_VERSION, "closed_at": TIME},  # closed_at: when the clock closed it (end + grace)
     ),
     "attendance.checkin": _obj(
         {

@@ -23,6 +23,9 @@ def register(cli: click.Group) -> None:
     kiosk.group.add_command(kiosk_ui.command)
     gateway_relay.register(gateway.group)
     gateway_protocol.register(gateway.group)
+    from learncard.commands import gateway_programme
+
+    gateway_programme.register(gateway.group)
     provision_cards.register(provision.group)
     from learncard.commands import provision_programme
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.service_hours import service_hours
 from kiosk.control import ControlClient
 from kiosk.errors import ControlError
 from records import programme
@@ -164,6 +165,7 @@ def test_two_days_at_two_venues(venue, county: TestCounty) -> None:
     village.go("16:30")                                       # closed at 16:10 by the clock
 
     town.go("20:30")                                         # E's check-in expired at 20:00, closing time
+    town.go("08:45", "2026-11-24")
     town.go("09:00", "2026-11-24")
     assert "checkin" == town.tap(county, people["E"])         # a new check-in, not yesterday's check-out
     assert "checkout" == t("10:30", "E", "2026-11-24")
@@ -200,5 +202,9 @@ def test_two_days_at_two_venues(venue, county: TestCounty) -> None:
         assert c.event["time"][:10] == out.event["time"][:10]
         end = parse_time(out.data["checkin_time"]) + timedelta(seconds=out.data["seconds_present"])
         assert c.event["time"][:10] == end.isoformat()[:10]
+    # service hours: t-li ran both phone sessions, 08:45 → 10:40 each (the first closed late, after
+    # the power cut, but credited to its due time); the tai-chi session had no one assigned
+    assert [{"staff_id": "t-li", "role": "teacher", "sessions": 2, "service_hours": 3.83}] == \
+        service_hours(recs, {"t-li": "teacher"})
     expired = sorted(learner_name[r.data["learner"]] for r in checkouts.values() if r.data["how"] == "expired")
     assert ["C", "E", "F"] == expired
