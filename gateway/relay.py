@@ -90,6 +90,7 @@ class Relay:
         self.breaker = breaker or Breaker()
         self.backoff_max = backoff_max
         self.stats = RelayStats()
+        self.session_data: dict[tuple[str, str], dict[str, Any]] = {}  # session.opened bodies, for context
         self.stop = threading.Event()
 
     # --- state in the store ---------------------------------------------------------------
@@ -118,13 +119,15 @@ class Relay:
                     "SELECT token FROM records WHERE kiosk = ? AND type = 'session.opened'", (kiosk,)):
                 rec = parse_unverified(token)
                 self.stats.sessions[(kiosk, rec.data["session_id"])] = rec.data["course"]
+                self.session_data[(kiosk, rec.data["session_id"])] = rec.data
                 if rec.data["session_id"] == session_id:
                     course = rec.data["course"]
             self.stats.sessions.setdefault(key, course)
         return self.stats.sessions[key]
 
     def statement(self, rec: Record, links: dict[str, str]) -> dict[str, Any] | None:
-        return to_statement(rec, self.home_page, lambda sid: self._course(rec.kiosk, sid), links)
+        return to_statement(rec, self.home_page, lambda sid: self._course(rec.kiosk, sid), links,
+                            lambda sid: self.session_data.get((rec.kiosk, sid)))
 
     # --- one step -------------------------------------------------------------------------------
 

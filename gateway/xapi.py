@@ -38,8 +38,11 @@ def _activity(iri: str, name: str | None = None) -> dict[str, Any]:
 
 
 def to_statement(rec: Record, home_page: str, course_of: Callable[[str], str | None],
-                 links: Mapping[str, str] | None = None) -> dict[str, Any] | None:
-    """The statement for a record, or None for types that make none."""
+                 links: Mapping[str, str] | None = None,
+                 session_of: Callable[[str], Mapping[str, Any] | None] | None = None) -> dict[str, Any] | None:
+    """The statement for a record, or None for types that make none. ``session_of`` gives the
+    session's ``session.opened`` body: its category, form and audience become context
+    extensions, and a programme course (``course_id``) its grouping activity."""
     if rec.type not in RELAYED_TYPES:
         return None
     data = rec.data
@@ -52,9 +55,17 @@ def to_statement(rec: Record, home_page: str, course_of: Callable[[str], str | N
     target = (_activity(f"{home}/sessions/{session_id}", course) if session_id
               else _activity(f"{home}/venues/{venue}/self-study", "自主学习"))
     parents = [_activity(f"{home}/venues/{venue}")]
-    grouping = [_activity(f"{home}/courses/{uuid.uuid5(STATEMENT_NAMESPACE, course)}", course)] if course else []
+    session = (session_of(session_id) if session_of and session_id else None) or {}
+    course_id = session.get("course_id") or data.get("course_id")
+    if course_id:  # a course of the county's programme: its own stable IRI
+        grouping = [_activity(f"{home}/courses/{course_id}", course or course_id)]
+    else:
+        grouping = [_activity(f"{home}/courses/{uuid.uuid5(STATEMENT_NAMESPACE, course)}", course)] if course else []
     extensions: dict[str, Any] = {EXT + "kiosk": rec.kiosk, EXT + "record-id": rec.id,
                                   EXT + "clock": rec.event["clock"]}
+    for key in ("category", "form", "audience"):
+        if session.get(key):
+            extensions[EXT + key] = session[key]
     statement: dict[str, Any] = {
         "id": statement_id(rec.id),
         "actor": {"objectType": "Agent", "account": {"homePage": home_page, "name": learner}},
@@ -75,7 +86,13 @@ def to_statement(rec: Record, home_page: str, course_of: Callable[[str], str | N
         extensions[EXT + "recorded-by"] = data["staff_id"]
     elif rec.type == "enrollment":
         statement["verb"] = REGISTERED
-        if not session_id:
+        if data.get("course_id"):  # registration at the kiosk: the course, for a session or the term
+            statement["object"] = grouping[0]
+            extensions[EXT + "registration-scope"] = data["scope"]
+            extensions[EXT + "registration-status"] = data["status"]
+            if data.get("place"):
+                extensions[EXT + "waiting-place"] = data["place"]
+        elif not session_id:
             statement["object"] = parents[0]
     else:
         statement["verb"] = RATED
