@@ -13,6 +13,8 @@ SMALL_TEXT = 26  # the smallest text anywhere
 LINE_HEIGHT = 1.35
 TARGET = 96  # dp, every button's smallest side
 PIN_KEY = 110
+NUMPAD_KEY = 88  # dp, a keypad key's height (≥ 80); its width is NUMPAD_KEY_WIDTH
+NUMPAD_KEY_WIDTH = 136
 SPACING = 16
 
 WHITE = (1.0, 1.0, 1.0, 1.0)
@@ -20,6 +22,9 @@ INK = (0.07, 0.07, 0.07, 1.0)
 BACKGROUND = (0.98, 0.98, 0.96, 1.0)
 BUTTON = (0.08, 0.22, 0.45, 1.0)  # dark blue with white text
 BUTTON_TEXT = WHITE
+DISABLED_BUTTON = (0.82, 0.82, 0.82, 1.0)  # a key that cannot be pressed now: grey with dark text
+DISABLED_TEXT = (0.15, 0.15, 0.15, 1.0)
+ERROR_INK = (0.55, 0.0, 0.0, 1.0)  # a sentence about a mistake, on BACKGROUND
 
 # outcome: (banner colour, text colour on it, icon, sound of it) — colour is never alone:
 # the icon and the words say the same thing
@@ -33,9 +38,10 @@ OUTCOMES = {
 }
 
 # every (text colour, background) pair the screens use, for the contrast test
-PAIRS = [(INK, BACKGROUND), (BUTTON_TEXT, BUTTON)] + [(fg, bg) for bg, fg, _ in OUTCOMES.values()]
+PAIRS = [(INK, BACKGROUND), (BUTTON_TEXT, BUTTON), (DISABLED_TEXT, DISABLED_BUTTON), (ERROR_INK, BACKGROUND)]
+PAIRS += [(fg, bg) for bg, fg, _ in OUTCOMES.values()]
 FONT_SIZES = {"result": RESULT_TEXT, "title": TITLE_TEXT, "body": BODY_TEXT, "small": SMALL_TEXT}
-TARGETS = {"button": TARGET, "pin key": PIN_KEY}
+TARGETS = {"button": TARGET, "pin key": PIN_KEY, "keypad key": NUMPAD_KEY}
 
 
 def luminance(colour: tuple[float, ...]) -> float:
