@@ -50,7 +50,8 @@ class VenueOps:
                                                   self.clock.zone)]
         courses = [{"course_id": c["course_id"], "title_zh": c["title_zh"], "title_en": c.get("title_en") or ""}
                    for c in self.venue_courses()]
-        return {"planned": planned, "courses": courses, "programme_version": self.taps.docs.version("programme")}
+        return {"planned": planned, "courses": courses, "ad_hoc_minutes": list(AD_HOC_MINUTES),
+                "programme_version": self.taps.docs.version("programme")}
 
     def open_session(self, staff_id: str, args: dict[str, Any]) -> dict[str, Any]:
         """Staff pick a planned session of today (``occurrence``) or start one of the venue's

@@ -16,6 +16,7 @@ from kiosk.ui import theme
 from kiosk.ui.client import UiClient
 from kiosk.ui.screens.idle import IdleScreen
 from kiosk.ui.screens.pin import PinScreen
+from kiosk.ui.screens.register import RegisterScreen
 from kiosk.ui.screens.result import ResultScreen
 from kiosk.ui.screens.staff import StaffScreen
 from kiosk.ui.speech import Speaker
@@ -23,7 +24,7 @@ from kiosk.ui.texts import pick
 
 log = logging.getLogger(__name__)
 SCREENS = Path(__file__).parent / "screens"
-for _kv in ("common", "idle", "result", "pin", "staff"):
+for _kv in ("common", "idle", "result", "pin", "staff", "register"):
     Builder.load_file(str(SCREENS / f"{_kv}.kv"))
 
 
@@ -46,7 +47,7 @@ class KioskUi(App):
     def build(self) -> ScreenManager:
         self.title = "LearnCard"
         manager = ScreenManager(transition=NoTransition())
-        for screen in (IdleScreen(), ResultScreen(), PinScreen(), StaffScreen()):
+        for screen in (IdleScreen(), ResultScreen(), PinScreen(), StaffScreen(), RegisterScreen()):
             manager.add_widget(screen)
         return manager
 
@@ -81,6 +82,8 @@ class KioskUi(App):
         if result.get("outcome") == "staff-card":
             self.root.get_screen("pin").start(result.get("card_id", ""), self.language)
             self.root.current = "pin"
+        elif self.root.current == "register":
+            self.root.get_screen("register").show_result(result)
         elif self.root.current != "staff":
             self.root.get_screen("result").show(result, self.language)
             self.root.current = "result"
@@ -94,6 +97,10 @@ class KioskUi(App):
     def show_idle(self) -> None:
         self.refresh_idle()
         self.root.current = "idle"
+
+    def show_register(self) -> None:
+        self.root.current = "register"
+        self.root.get_screen("register").start()
 
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "zh_CN" else "zh_CN"

@@ -15,11 +15,13 @@ class IdleScreen(Screen):
     sessions = StringProperty("")
     health = StringProperty("")
     language_button = StringProperty("")
+    register_button = StringProperty("")
 
     def show(self, state: dict[str, Any] | None, language: str, connected: bool) -> None:
         self.instruction = t("tap_here", language)
         self.picture_caption = t("where_to_tap", language)
         self.language_button = t("other_language", language)
+        self.register_button = "Register" if language == "en" else "报名"
         if not connected or state is None:
             self.venue, self.sessions = "", ""
             self.health = t("agent_down", language)

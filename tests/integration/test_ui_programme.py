@@ -1,0 +1,90 @@
+"""The programme's screens on the touchscreen, offscreen, against a real agent, in zh_CN and
+en: registration from the idle screen (a place, then the waiting list), staff picking a
+session from the programme or starting one of the venue's courses, manual attendance from
+choices and the keypad — and only what the rules offer reaches the records.
+
+With LEARNCARD_SCREENSHOTS=<folder> every screen is saved as a PNG there
+(docs/screenshots/ holds the latest ones)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", params=["zh_CN", "en"])
+def seen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    language = request.param
+    folder = tmp_path_factory.mktemp(f"ui-programme-{language}")
+    out = folder / "seen.json"
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
+               KIVY_HOME=str(folder / "kivy"), PYTHONPATH=str(ROOT))
+    args = [sys.executable, "-m", "tests.support.ui_programme_driver", str(out), language]
+    if os.environ.get("LEARNCARD_SCREENSHOTS"):
+        args.append(os.environ["LEARNCARD_SCREENSHOTS"])
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert 0 == result.returncode, result.stderr[-3000:]
+    data = json.loads(out.read_text())
+    assert "error" not in data, data["error"]
+    return language, data
+
+
+def said(language: str, zh: str, en: str) -> str:
+    return en if language == "en" else zh
+
+
+class TestRegistration:
+    def test_the_idle_screen_offers_registration(self, seen) -> None:
+        language, s = seen
+        assert said(language, "报名", "Register") == s["idle_register"]["register"]
+        assert "register" == s["register"]["screen"]
+
+    def test_a_place_then_the_waiting_list(self, seen) -> None:
+        language, s = seen
+        assert said(language, "请刷卡或扫码完成报名", "Now tap your card to register") in s["register_armed"]["prompt"]
+        assert said(language, "报名成功", "Registered") in s["registered"]["answer"]
+        assert said(language, "候补名单第 1 位", "number 1 on the waiting list") in s["waiting"]["answer"]
+        statuses = [r["status"] for r in s["records"] if r["type"] == "enrollment"]
+        assert ["registered", "registered", "waiting"] == statuses
+
+
+class TestStaff:
+    def test_sessions_are_picked_not_typed(self, seen) -> None:
+        language, s = seen
+        planned = said(language, "太极拳  15:00–16:00", "Tai chi  15:00–16:00")
+        assert planned in s["staff_pick_session"]["buttons"]
+        assert said(language, "临时：书法", "Now: Calligraphy") in s["staff_pick_session"]["buttons"]
+        assert said(language, "60 分钟", "60 min") in s["staff_pick_minutes"]["buttons"]
+        opened = [r for r in s["records"] if r["type"] == "session.opened" and r.get("how") == "ad-hoc"]
+        assert [("tai-chi", "sports-fitness", "practice", "all")] == [
+            (r["course_id"], r["category"], r["form"], r["audience"]) for r in opened]
+
+    def test_manual_attendance_from_choices_and_the_keypad(self, seen) -> None:
+        language, s = seen
+        assert said(language, "忘带卡", "Forgot the card") in s["manual_pick_reason"]["buttons"]
+        assert said(language, "45 分钟", "45 min") in s["manual_pick_minutes"]["buttons"]
+        assert said(language, "已补录", "Recorded") in s["manual_recorded"]["output"]
+        (manual,) = [r for r in s["records"] if r["type"] == "attendance.manual"]
+        assert ("9876543210987", "forgot-card", 45, "s-0001") == (
+            manual["learner"], manual["reason"], manual["minutes_credited"], manual["staff_id"])
+
+    def test_the_roster_shows_registered_and_present(self, seen) -> None:
+        language, s = seen
+        assert said(language, "已报名 2 人", "2 registered") in s["staff_roster"]["output"]
+        assert said(language, "已到", "here") in s["staff_roster"]["output"]
+
+
+def test_nothing_hard_coded_in_the_ui_reaches_a_record() -> None:
+    """The strings the old staff screen put into signed records are gone from kiosk/ui."""
+    for path in (ROOT / "kiosk" / "ui").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for banned in ("elder-education", "忘带卡", "智能手机入门"):
+            assert banned not in text, f"{banned} in {path}"

@@ -1,0 +1,209 @@
+"""Drives the touchscreen's programme screens against a real agent, offscreen: registration
+(报名) from the idle screen, staff picking a session from the programme, manual attendance
+from choices and the keypad. Writes what each screen said (and, if asked, screenshots).
+
+Run as its own process (Kivy's window is global):
+    SDL_VIDEODRIVER=offscreen KIVY_NO_ARGS=1 KIVY_HOME=<tmp> \\
+        python -m tests.support.ui_programme_driver OUT.json LANG [SHOTS]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+from kivy.config import Config
+
+Config.set("graphics", "width", "1280")
+Config.set("graphics", "height", "800")
+
+from kivy.clock import Clock  # noqa: E402 - after the window's size is set
+
+from kiosk.reader.base import CardRead  # noqa: E402
+from kiosk.ui.app import KioskUi  # noqa: E402
+from kiosk.ui.widgets.numpad import NumPad  # noqa: E402
+from records import programme  # noqa: E402
+from records.ids import learner_code  # noqa: E402
+from tests.support.county import TestCounty  # noqa: E402
+from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
+
+BASE = {"venue": "v-test", "title_en": "", "staff_id": "", "capacity": "", "registration": "none",
+        "credit_rule": "standard", "date": "", "weekday": "1", "term_start": "2026-11-01", "term_end": "2026-12-31"}
+ROWS = [
+    {**BASE, "course_id": "phone-basics", "title_zh": "智能手机入门", "title_en": "Smartphone basics",
+     "category": "science-tech", "form": "workshop", "audience": "elderly", "capacity": "2", "registration": "term",
+     "start": "09:00", "end": "10:30"},
+    {**BASE, "course_id": "tai-chi", "title_zh": "太极拳", "title_en": "Tai chi", "category": "sports-fitness",
+     "form": "practice", "audience": "all", "start": "15:00", "end": "16:00"},
+    {**BASE, "course_id": "calligraphy", "title_zh": "书法", "title_en": "Calligraphy", "category": "humanities-arts",
+     "form": "practice", "audience": "all", "capacity": "12", "registration": "session", "weekday": "3",
+     "start": "09:30", "end": "11:00"},
+]
+
+
+def texts(screen: Any) -> dict[str, str]:
+    return {name: w.text for name, w in screen.ids.items() if hasattr(w, "text") and isinstance(w.text, str)}
+
+
+def buttons(screen: Any) -> list[str]:
+    return [b.text for b in reversed(screen.ids.choices.children) if hasattr(b, "text")]
+
+
+def press(screen: Any, contains: str) -> None:
+    for b in reversed(screen.ids.choices.children):
+        if contains in getattr(b, "text", ""):
+            b.dispatch("on_release")
+            return
+    raise AssertionError(f"no button with {contains!r} among {buttons(screen)}")
+
+
+def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any], shots: Path | None,
+             language: str) -> Generator[float, None, None]:
+    def look(name: str) -> None:
+        screen = app.root.current_screen
+        seen[name] = {"screen": screen.name, **texts(screen)}
+        if "choices" in screen.ids:
+            seen[name]["buttons"] = buttons(screen)
+        if shots is not None:
+            app.root.export_to_png(str(shots / f"{language}-{name}.png"))
+
+    def tap(cred: Any) -> None:
+        threading.Thread(target=agent.on_read, args=(CardRead("qr", "test", text=county.qr(cred)),)).start()
+
+    def until(condition: Any) -> Generator[float, None, None]:
+        """Wait (on Kivy's clock) for the agent's answer to show."""
+        deadline = time.monotonic() + 20
+        while not condition() and time.monotonic() < deadline:
+            yield 0.1
+        yield 0.4
+
+    def shown() -> Generator[float, None, None]:
+        goal = app.results_seen + 1
+        deadline = time.monotonic() + 20
+        while app.results_seen < goal and time.monotonic() < deadline:
+            yield 0.1
+        yield 0.4
+
+    residents = [county.credential(name=n) for n in ("王*明", "李*英", "张*")]
+    staff_card = county.credential(staff=True)
+    yield 1.0
+    look("idle_register")
+    app.show_register()
+    yield 0.8
+    look("register")
+    register = app.root.get_screen("register")
+    phone = next(c for c in agent.registrations.courses()["courses"] if c["course_id"] == "phone-basics")
+    for n, resident in enumerate(residents):
+        register.arm(phone, "register", phone["title_en"] if language == "en" else phone["title_zh"])
+        yield from until(lambda: agent.registrations.intent is not None and register.prompt)
+        if n == 0:
+            look("register_armed")
+        tap(resident)
+        yield from shown()
+        if n == 0:
+            look("registered")
+    look("waiting")
+    register.back()
+    yield 0.5
+
+    tap(staff_card)
+    yield from shown()
+    pin = app.root.get_screen("pin")
+    for digit in STAFF_PIN:
+        pin.press(digit)
+    pin.submit()
+    yield 0.8
+    staff = app.root.get_screen("staff")
+    yield from until(lambda: app.root.current == "staff")
+    staff.open_session()
+    yield from until(lambda: staff.prompt)
+    look("staff_pick_session")
+    press(staff, "临时：太极拳" if language == "zh_CN" else "Now: Tai chi")
+    yield 0.4
+    look("staff_pick_minutes")
+    press(staff, "60")
+    yield from until(lambda: not staff.prompt)
+    look("staff_opened")
+    tap(residents[0])
+    yield from shown()
+    staff.manual()
+    yield from until(lambda: staff.prompt)
+    look("manual_pick_learner")
+    press(staff, "学习码" if language == "zh_CN" else "Enter the code")
+    yield 0.4
+    pad = next(w for w in staff.ids.choices.walk() if isinstance(w, NumPad))
+    for digit in learner_code(987_654_321_098):
+        pad.press(digit)
+    yield 0.3
+    look("manual_keypad")
+    pad.press("ok")
+    yield 0.4
+    look("manual_pick_reason")
+    press(staff, "忘带卡" if language == "zh_CN" else "Forgot the card")
+    yield 0.4
+    look("manual_pick_minutes")
+    press(staff, "45")
+    yield from until(lambda: not staff.prompt)
+    look("manual_recorded")
+    staff.show_roster()
+    yield from until(lambda: staff.prompt)
+    look("staff_pick_open")
+    press(staff, "智能手机入门")
+    yield from until(lambda: "/" in staff.output)
+    look("staff_roster")
+    with agent.lock:
+        from records.record import parse_unverified
+
+        rows = agent.journal.conn.execute("SELECT token FROM records ORDER BY seq").fetchall()
+        seen["records"] = [{"type": r.type, **r.data} for r in (parse_unverified(t[0]) for t in rows)]
+
+
+def main() -> None:
+    out, language = Path(sys.argv[1]), sys.argv[2]
+    shots = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+    county = TestCounty()
+    kiosk = KioskSetup(county, Path(tempfile.mkdtemp(prefix="lc-ui-")) / "kiosk")
+    kiosk.set("kiosk", "driven_clock", "2026-11-23T08:50:00+08:00")  # a Monday, before the first session
+    kiosk.set("rules", "debounce_seconds", 60)
+    kiosk.set("ui", "language", language)
+    kiosk.put_document(county.programme(programme.rows_to_body(ROWS)))
+    seen: dict[str, Any] = {}
+    with kiosk.running() as running:
+        app = KioskUi(kiosk.socket, language=language, speech=False)
+        original = county.credential
+
+        def credential(**kw: Any) -> Any:
+            cred = original(**kw)
+            if kw.get("staff"):
+                running.agent.docs.update("staff", kiosk.staff_roster({"s-0001": cred.card_id}, version=2).token)
+            return cred
+
+        county.credential = credential  # type: ignore[method-assign]
+        steps = scenario(app, county, running.agent, seen, shots, language)
+
+        def advance(_dt: float) -> None:
+            try:
+                Clock.schedule_once(advance, next(steps))
+            except StopIteration:
+                app.stop()
+            except Exception as err:  # report, do not hang  # noqa: BLE001
+                import traceback
+
+                seen["error"] = repr(err) + traceback.format_exc()
+                app.stop()
+
+        Clock.schedule_once(advance, 0.5)
+        app.run()
+    out.write_text(json.dumps(seen, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
