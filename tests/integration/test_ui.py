@@ -83,12 +83,12 @@ class TestStaff:
         assert "staff" == s["staff"]["screen"] and "s-0001" in s["staff"]["title"]
 
     def test_session_roster_manual_walkin_figures_close(self, seen) -> None:
-        _, s = seen
-        assert s["roster"]["output"].startswith("1 / 1")
-        assert s["manual"]["output"].startswith("√ *********0987")
+        language, s = seen
+        assert s["roster"]["output"].startswith(said(language, "在场 1 人 / 签到 1 人次", "1 present / 1 check-ins"))
+        assert said(language, "已补录：*********0987", "Recorded: *********0987") in s["manual"]["output"]
         assert "T" in s["walkin"]["output"] and s["walkin_slip_shown"]
         assert s["figures"]["output"]
-        assert "auto check-out: 1" in s["closed"]["output"]
+        assert said(language, "自动签退 1 人", "1 checked out automatically") in s["closed"]["output"]
         assert 2 == s["auto_checkouts"]  # the resident's own, and the automatic one
 
     def test_lockout_and_lock(self, seen) -> None:

@@ -25,9 +25,16 @@ from kivy.clock import Clock  # noqa: E402 - after the window's size is set
 
 from kiosk.reader.base import CardRead  # noqa: E402
 from kiosk.ui.app import KioskUi  # noqa: E402
+from records import programme  # noqa: E402
 from records.ids import learner_code  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
+
+
+PHONE = {"venue": "v-test", "course_id": "phone-basics", "title_zh": "智能手机入门", "title_en": "Smartphone basics",
+         "category": "science-tech", "form": "workshop", "audience": "elderly", "staff_id": "", "capacity": "",
+         "registration": "none", "credit_rule": "standard", "date": "", "weekday": "1", "term_start": "2026-01-01",
+         "term_end": "2030-12-31", "start": "09:00", "end": "10:30"}
 
 
 def texts(screen: Any) -> dict[str, str]:
@@ -95,16 +102,14 @@ def scenario(app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent: Any, se
     yield 0.8
     look("staff")
     staff = app.root.get_screen("staff")
-    staff.ids.course.text = "智能手机入门"
-    staff.open_session()
+    staff._open(course_id="phone-basics", minutes=90)  # what picking 临时 + 90 分钟 sends
     yield 0.6
     tap(county.credential(name="张*"))
     yield from shown()
     staff.show_roster()
     yield 0.6
     look("roster")
-    staff.ids.learner_code.text = learner_code(987_654_321_098)
-    staff.manual()
+    staff._record(learner_code(987_654_321_098), "forgot-card", 60)  # what the choices send
     yield 0.6
     look("manual")
     staff.walkin()
@@ -147,6 +152,7 @@ def main() -> None:
     kiosk.set("rules", "debounce_seconds", 60)
     kiosk.set("rules", "staff_pin_attempts", 3)
     kiosk.set("ui", "language", language)
+    kiosk.put_document(county.programme(programme.rows_to_body([PHONE])))
     staff = county.credential(staff=True)  # the roster names the staff card the scenario makes
     seen: dict[str, Any] = {}
     with kiosk.running() as running:
