@@ -30,7 +30,6 @@ from records.ids import learner_code  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
 
-
 PHONE = {"venue": "v-test", "course_id": "phone-basics", "title_zh": "智能手机入门", "title_en": "Smartphone basics",
          "category": "science-tech", "form": "workshop", "audience": "elderly", "staff_id": "", "capacity": "",
          "registration": "none", "credit_rule": "standard", "date": "", "weekday": "1", "term_start": "2026-01-01",
