@@ -13,7 +13,7 @@ from kiosk import timetable
 from kiosk.errors import ControlError
 from kiosk.journal import Tx
 from kiosk.journal_state import SessionRow
-from kiosk.taps import Taps, mask_learner, opened_of
+from kiosk.taps import Taps, mask_learner, opened_of, write_in
 from records import programme
 from records.errors import InvalidLearnerCode
 from records.ids import format_learner_code, parse_learner_code
@@ -103,11 +103,7 @@ class VenueOps:
                 timetable.ms(close_at), rule_name, course["course_id"]))
             return rec
 
-        if tx is not None:
-            rec = write(tx)
-        else:
-            with self.journal.transaction() as t:
-                rec = write(t)
+        rec = write_in(self.journal, tx, write)
         return {**data, "record_id": rec.id, "opened_by": staff_id}
 
     def close_session(self, staff_id: str | None, session_id: str, *, at: datetime | None = None,
@@ -140,11 +136,7 @@ class VenueOps:
             t.state.mark_closed(session_id, rec.event["time"])
             return rec
 
-        if tx is not None:
-            rec = write(tx)
-        else:
-            with self.journal.transaction() as t:
-                rec = write(t)
+        rec = write_in(self.journal, tx, write)
         return {"session_id": session_id, "auto_checkouts": len(present), "record_id": rec.id}
 
     def catch_up(self) -> int:

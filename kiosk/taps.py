@@ -7,6 +7,7 @@ result is returned: the screen says "done" only for what is durable.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,11 +207,7 @@ class Taps:
             t.state.credit(learner, day, int(day[:4]), seconds, minutes, minutes if session is None else 0)
             return rec
 
-        if tx is not None:
-            rec = write(tx)
-        else:
-            with self.journal.transaction() as t:
-                rec = write(t)
+        rec = write_in(self.journal, tx, write)
         course = session.course if session else None
         return {"outcome": "checkout", "record_id": rec.id, "rating_for": rec.id,
                 "minutes_credited": minutes, "seconds_present": seconds,
@@ -226,6 +223,14 @@ class Taps:
         if open_row is not None and open_row.bootid == now.bootid:
             seconds += max(0, (now.mono_ns - open_row.mono) // 1_000_000_000)
         return {"seconds_today": int(seconds), "minutes_year": state.year_minutes(learner, now.wall.year)}
+
+
+def write_in(journal: Journal, tx: Tx | None, write: Callable[[Tx], Any]) -> Any:
+    """``write`` inside the caller's transaction, or in one of its own (committed on return)."""
+    if tx is not None:
+        return write(tx)
+    with journal.transaction() as t:
+        return write(t)
 
 
 def _fmt(moment: Moment) -> str:

@@ -72,7 +72,7 @@ def test_register_wait_cancel_and_promote(kiosk, county: TestCounty) -> None:
         assert 2 == roster["count_registered"]
         assert {(b.learner_code[-4:], True), (c_.learner_code[-4:], False)} == {
             (r["learner_masked"][-4:], r["present"]) for r in roster["registered"] if r["status"] == "registered"}
-        choices = c.call("manual.choices", token=token)
+        choices = c.call("manual.choices", token=token, session_id=session["session_id"])
         assert {b.learner_code, c_.learner_code} == {r["learner_code"] for r in choices["registered"]}
         enrollments = [r.data for r in journal_records(app) if r.type == "enrollment"]
         assert ["registered", "registered", "waiting", "waiting", "cancelled", "registered"] == [
