@@ -69,12 +69,15 @@ class TestStaff:
 
     def test_manual_attendance_from_choices_and_the_keypad(self, seen) -> None:
         language, s = seen
+        assert 3 == len(s["manual_pick_learner"]["buttons"])  # the two registered residents, and the keypad
         assert said(language, "忘带卡", "Forgot the card") in s["manual_pick_reason"]["buttons"]
         assert said(language, "45 分钟", "45 min") in s["manual_pick_minutes"]["buttons"]
         assert said(language, "已补录", "Recorded") in s["manual_recorded"]["output"]
         (manual,) = [r for r in s["records"] if r["type"] == "attendance.manual"]
         assert ("9876543210987", "forgot-card", 45, "s-0001") == (
             manual["learner"], manual["reason"], manual["minutes_credited"], manual["staff_id"])
+        phone = next(r for r in s["records"] if r["type"] == "session.opened" and r["course_id"] == "phone-basics")
+        assert phone["session_id"] == manual["session_id"]  # the session staff picked
 
     def test_the_roster_shows_registered_and_present(self, seen) -> None:
         language, s = seen

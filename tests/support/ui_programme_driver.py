@@ -134,8 +134,12 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     yield from shown()
     staff.manual()
     yield from until(lambda: staff.prompt)
+    look("manual_pick_session")
+    press(staff, "智能手机入门")  # the session's title as the programme gives it
+    keypad = "学习码" if language == "zh_CN" else "Enter the code"
+    yield from until(lambda: any(keypad in b for b in buttons(staff)))
     look("manual_pick_learner")
-    press(staff, "学习码" if language == "zh_CN" else "Enter the code")
+    press(staff, keypad)
     yield 0.4
     pad = next(w for w in staff.ids.choices.walk() if isinstance(w, NumPad))
     for digit in learner_code(987_654_321_098):

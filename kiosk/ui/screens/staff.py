@@ -211,7 +211,10 @@ class StaffScreen(Screen):
             people.append((w("keypad", lang), lambda: self._keypad(choices)))
             self.offer(w("pick_learner", lang), people)
 
-        self._call("manual.choices", offered)
+        if self.open_sessions():  # for which session (asked when several are open)
+            self.for_session(lambda sid: self._call("manual.choices", offered, session_id=sid))
+        else:  # no session open: self-study
+            self._call("manual.choices", offered)
 
     def _keypad(self, choices: dict[str, Any]) -> None:
         self.clear_choices()
@@ -232,14 +235,16 @@ class StaffScreen(Screen):
 
     def _pick_credit(self, code: str, reason: str, choices: dict[str, Any]) -> None:
         self.offer(w("pick_credit", self.language), [
-            (w("minutes", self.language, n=m), lambda m=m: self._record(code, reason, m)) for m in choices["minutes"]])
+            (w("minutes", self.language, n=m), lambda m=m: self._record(code, reason, m, choices["session_id"]))
+            for m in choices["minutes"]])
 
-    def _record(self, code: str, reason: str, minutes: int) -> None:
+    def _record(self, code: str, reason: str, minutes: int, session_id: str | None = None) -> None:
         def done(r: dict[str, Any]) -> None:
             self.clear_choices()
             self.output = w("recorded", self.language, learner=r["learner_masked"], minutes=minutes)
 
-        self._call("attendance.manual", done, learner_code=code, reason=reason, minutes=minutes)
+        self._call("attendance.manual", done, learner_code=code, reason=reason, minutes=minutes,
+                   **({"session_id": session_id} if session_id else {}))
 
     def walkin(self) -> None:
         app = App.get_running_app()
