@@ -95,6 +95,14 @@ def issue_cards(processes: Processes, home: CountyHome) -> Cards:
     volunteer = json.loads(processes.run(
         "provision-staff", [*base, "staff", "add", "s-volunteer-01", "--role", "volunteer", "--venue", VENUE,
                             "--json", "--pin-stdin"], stdin=STAFF_PIN + "\n"))
+    timetable = home.path / "programme.csv"  # the county's timetable: one course, every day this year
+    year = time.localtime().tm_year
+    timetable.write_text("venue,course_id,title_zh,title_en,category,form,audience,staff_id,capacity,registration,"
+                         "credit_rule,date,weekday,term_start,term_end,start,end\n" + "".join(
+                             f"{VENUE},phone-basics,智能手机入门,Smartphone basics,science-tech,workshop,elderly,"
+                             f"s-volunteer-01,30,none,standard,,{day},{year}-01-01,{year}-12-31,08:00,09:30\n"
+                             for day in range(1, 8)), encoding="utf-8")
+    processes.run("provision-programme", [*base, "programme", "import", str(timetable)])
     lost = 3
     processes.run("provision-revoke", [*base, "cards", "revoke", issued[lost]["card"], "--reason", "lost"])
     staff_qr = card.to_qr_text((home.path / "cards" / f"{volunteer['card']}.cose").read_bytes())
@@ -153,7 +161,8 @@ def open_venue(folder: Path, processes: Processes) -> Iterator[Venue]:
         wait_for("the kiosk agent", socket.exists, 30, agent)
         with ControlClient(socket) as client:
             wait_for("the kiosk to get the county's lists over MQTT",
-                     lambda: client.call("state")["health"]["staff_roster_version"] >= 2, 30, agent)
+                     lambda: client.call("state")["health"]["staff_roster_version"] >= 2
+                     and client.call("state")["health"]["programme_version"] >= 1, 30, agent)
         yield Venue(folder, processes, home, kiosk_dir, cards, gateway, agent, socket, lrs)
     finally:
         if lrs is not None:
@@ -164,13 +173,13 @@ def scripted_day(venue: Venue) -> dict[str, Any]:
     """A volunteer and residents at the kiosk, driven through the agent's control socket."""
     cards, scene = venue.cards, Scene()
     with ControlClient(venue.socket) as client:
-        scene.say("kiosk", "online over mutual TLS; staff roster and revocation list received from the gateway")
+        scene.say("kiosk", "online over mutual TLS; staff roster, revocation list and programme received from the "
+                  "gateway")
         tap = client.call("tap", text=cards.staff)
         login = client.call("staff.login", card_id=tap["card_id"], pin=STAFF_PIN)
         scene.say("volunteer", "taps the staff card and types the PIN: staff mode open")
-        session = client.call("session.open", token=login["token"], course="智能手机入门",
-                              category="elder-education", minutes=90)
-        scene.say("volunteer", f"opens the session 《{session['course']}》")
+        session = client.call("session.open", token=login["token"], course_id="phone-basics", minutes=90)
+        scene.say("volunteer", f"picks 《{session['course']}》 from the programme and opens it now")
         for name, qr in cards.residents:
             scene.say(name, tap_line(client.call("tap", text=qr)))
         again = client.call("tap", text=cards.residents[0][1])
@@ -179,8 +188,7 @@ def scripted_day(venue: Venue) -> dict[str, Any]:
         scene.say("someone", "shows a forged card (right county, wrong key): " + tap_line(result))
         scene.say("someone", "shows a torn QR code: " + tap_line(client.call("tap", text=TORN_QR)))
         manual = client.call("attendance.manual", token=login["token"],
-                             learner_code=ids.learner_code(330_100_999_999), reason="忘带卡 / forgot the card",
-                             minutes=60)
+                             learner_code=ids.learner_code(330_100_999_999), reason="forgot-card", minutes=60)
         scene.say("volunteer", f"records a resident without a card (record {manual['record_id'][:8]}…)")
         walkin = client.call("walkin.enroll", token=login["token"])
         scene.say("volunteer", f"enrols a walk-in: temporary learner id {walkin['learner']}")
