@@ -8,10 +8,7 @@ be closed by the clock, and no check-in stays open past its day.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -19,15 +16,14 @@ from pathlib import Path
 import pytest
 
 from gateway.service_hours import service_hours
-from kiosk.control import ControlClient
-from kiosk.errors import ControlError
 from records import programme
 from records.record import parse_time, parse_unverified
 from records.rules import RuleBook
 from tests.support.county import TestCounty
+from tests.support.driven_agent import DrivenAgent
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
-from tests.support.venue import ROOT, GatewayProcess, wait_until
+from tests.support.venue import GatewayProcess, wait_until
 
 START = "2026-11-23T08:00:00+08:00"  # a Monday
 BASE = {"title_en": "", "staff_id": "", "capacity": "", "registration": "none", "weekday": "", "term_start": "",
@@ -58,59 +54,6 @@ EXPECTED = {
 }
 
 
-class Agent:
-    """`learncard kiosk agent` as its own process, on a driven clock."""
-
-    def __init__(self, setup: KioskSetup) -> None:
-        self.setup = setup
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.client: ControlClient | None = None
-        self.now = START
-
-    def start(self) -> Agent:
-        self.setup.set("kiosk", "driven_clock", self.now)
-        log = open(self.setup.folder / "agent.log", "ab")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen([sys.executable, "-m", "learncard", "-v", "kiosk", "--config",
-                                      str(self.setup.config_file), "agent"], cwd=ROOT, stdout=log, stderr=log,
-                                     start_new_session=True)
-        log.close()
-        wait_until("the agent's socket", self._connect, 60)
-        return self
-
-    def _connect(self) -> bool:
-        try:
-            self.client = ControlClient(self.setup.socket, timeout=20)
-            self.client.call("state")
-        except ControlError:
-            assert self.proc is not None and self.proc.poll() is None, "the agent stopped: see agent.log"
-            return False
-        return True
-
-    def call(self, op: str, **args: object) -> dict:
-        assert self.client is not None
-        return self.client.call(op, **args)
-
-    def go(self, hhmm: str, day: str = "2026-11-23") -> None:
-        """Drive the clock forward to ``day hh:mm`` (local); what falls due is done on the way."""
-        from datetime import datetime
-
-        target = datetime.fromisoformat(f"{day}T{hhmm}:00+08:00")
-        seconds = int((target - datetime.fromisoformat(self.now)).total_seconds())
-        assert seconds >= 0
-        self.now = self.call("clock.advance", seconds=seconds)["now"]
-
-    def tap(self, county: TestCounty, cred: object) -> str:
-        return self.call("tap", text=county.qr(cred))["outcome"]
-
-    def stop(self, how: int) -> None:
-        assert self.proc is not None
-        if self.client is not None:
-            self.client.close()
-            self.client = None
-        os.killpg(self.proc.pid, how)
-        self.proc.wait(timeout=30)
-
-
 @pytest.fixture
 def venue(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto):
     gateway = GatewayProcess(county, tmp_path / "gateway", mosquitto,
@@ -122,7 +65,7 @@ def venue(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto):
         setup.put_document(county.programme(programme.rows_to_body(ROWS, rules={"standard", "generous"}, session_defaults={
             "checkin_window_minutes": 15, "grace_minutes": 10, "closing_time": "20:00"})))
         setup.put_document(county.credit_rules(RuleBook.from_body(RULES).body()))
-        agents[kiosk] = Agent(setup)
+        agents[kiosk] = DrivenAgent(setup, START)
     yield gateway, agents
     for agent in agents.values():
         if agent.proc is not None and agent.proc.poll() is None:

@@ -1,0 +1,67 @@
+"""`learncard kiosk agent` as its own process on a driven clock (``kiosk.driven_clock``),
+for the programme's real-process scenarios: start, stop (SIGTERM or SIGKILL: a power cut),
+drive the clock, tap."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+from kiosk.control import ControlClient
+from kiosk.errors import ControlError
+from tests.support.county import TestCounty
+from tests.support.kiosk import KioskSetup
+from tests.support.venue import ROOT, wait_until
+
+
+class DrivenAgent:
+    """`learncard kiosk agent` as its own process, on a driven clock."""
+
+    def __init__(self, setup: KioskSetup, start: str) -> None:
+        self.setup = setup
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.client: ControlClient | None = None
+        self.now = start  # RFC 3339, the venue's offset
+
+    def start(self) -> DrivenAgent:
+        self.setup.set("kiosk", "driven_clock", self.now)
+        log = open(self.setup.folder / "agent.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen([sys.executable, "-m", "learncard", "-v", "kiosk", "--config",
+                                      str(self.setup.config_file), "agent"], cwd=ROOT, stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+        wait_until("the agent's socket", self._connect, 60)
+        return self
+
+    def _connect(self) -> bool:
+        try:
+            self.client = ControlClient(self.setup.socket, timeout=20)
+            self.client.call("state")
+        except ControlError:
+            assert self.proc is not None and self.proc.poll() is None, "the agent stopped: see agent.log"
+            return False
+        return True
+
+    def call(self, op: str, **args: object) -> dict:
+        assert self.client is not None
+        return self.client.call(op, **args)
+
+    def go(self, hhmm: str, day: str = "2026-11-23") -> None:
+        """Drive the clock forward to ``day hh:mm`` (local, +08:00); what falls due is done."""
+        target = datetime.fromisoformat(f"{day}T{hhmm}:00+08:00")
+        seconds = int((target - datetime.fromisoformat(self.now)).total_seconds())
+        assert seconds >= 0
+        self.now = self.call("clock.advance", seconds=seconds)["now"]
+
+    def tap(self, county: TestCounty, cred: object) -> str:
+        return self.call("tap", text=county.qr(cred))["outcome"]
+
+    def stop(self, how: int) -> None:
+        assert self.proc is not None
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        os.killpg(self.proc.pid, how)
+        self.proc.wait(timeout=30)
