@@ -48,12 +48,13 @@ class DrivenAgent:
         assert self.client is not None
         return self.client.call(op, **args)
 
-    def go(self, hhmm: str, day: str = "2026-11-23") -> None:
-        """Drive the clock forward to ``day hh:mm`` (local, +08:00); what falls due is done."""
+    def go(self, hhmm: str, day: str = "2026-11-23", step_minutes: int = 5) -> None:
+        """Drive the clock forward to ``day hh:mm`` (local, +08:00) in steps of at most
+        ``step_minutes``, as the agent's tick would see it: what falls due is done on time."""
         target = datetime.fromisoformat(f"{day}T{hhmm}:00+08:00")
-        seconds = int((target - datetime.fromisoformat(self.now)).total_seconds())
-        assert seconds >= 0
-        self.now = self.call("clock.advance", seconds=seconds)["now"]
+        while (left := int((target - datetime.fromisoformat(self.now)).total_seconds())) > 0:
+            self.now = self.call("clock.advance", seconds=min(left, step_minutes * 60))["now"]
+        assert left == 0, f"the clock is past {day} {hhmm}"
 
     def tap(self, county: TestCounty, cred: object) -> str:
         return self.call("tap", text=county.qr(cred))["outcome"]
