@@ -9,7 +9,6 @@ be closed by the clock, and no check-in stays open past its day.
 from __future__ import annotations
 
 import signal
-from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,13 +16,13 @@ import pytest
 
 from gateway.service_hours import service_hours
 from records import programme
-from records.record import parse_time, parse_unverified
+from records.record import parse_time
 from records.rules import RuleBook
 from tests.support.county import TestCounty
-from tests.support.driven_agent import DrivenAgent
+from tests.support.driven_agent import DrivenAgent, credited, stored_after_drain
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
-from tests.support.venue import GatewayProcess, wait_until
+from tests.support.venue import GatewayProcess
 
 START = "2026-11-23T08:00:00+08:00"  # a Monday
 BASE = {"title_en": "", "staff_id": "", "capacity": "", "registration": "none", "weekday": "", "term_start": "",
@@ -114,22 +113,9 @@ def test_two_days_at_two_venues(venue, county: TestCounty) -> None:
     assert "checkout" == t("10:30", "E", "2026-11-24")
     town.go("11:00", "2026-11-24")
 
-    for agent in (town, village):
-        wait_until("the outbox to drain", lambda a=agent: a.call("state")["health"]["pending"] == 0, 120)
-    store = gateway.store()
-    try:
-        recs = [parse_unverified(tok) for tok in store.tokens()]
-    finally:
-        store.close()
+    recs = stored_after_drain(gateway, [town, village])
     learner_name = {c.learner_code: name for name, c in people.items()}
-    sessions = {r.data["session_id"]: r.data for r in recs if r.type == "session.opened"}
-    got: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for r in recs:
-        if r.type == "attendance.checkout":
-            session = sessions.get(r.data["session_id"])
-            key = (r.data["checkin_time"][:10], session["course_id"] if session else "self-study")
-            got[learner_name[r.data["learner"]]][key] = r.data["minutes_credited"]
-    assert EXPECTED == dict(got)
+    assert EXPECTED == credited(recs, learner_name)
 
     opened = [r for r in recs if r.type == "session.opened"]
     closed = [r for r in recs if r.type == "session.closed"]

@@ -20,13 +20,13 @@ import pytest
 
 from gateway.service_hours import service_hours
 from records import programme
-from records.record import parse_time, parse_unverified
+from records.record import parse_time
 from records.rules import RuleBook
 from tests.support.county import TestCounty
-from tests.support.driven_agent import DrivenAgent
+from tests.support.driven_agent import DrivenAgent, credited, stored_after_drain
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
-from tests.support.venue import GatewayProcess, wait_until
+from tests.support.venue import GatewayProcess
 
 DAYS = {"mon": "2026-11-23", "tue": "2026-11-24", "wed": "2026-11-25", "thu": "2026-11-26", "fri": "2026-11-27"}
 BASE = {"title_en": "", "capacity": "", "registration": "none", "date": "", "term_start": "2026-11-01",
@@ -176,25 +176,10 @@ def test_a_venue_week(week, county: TestCounty) -> None:
             agent.go("21:00", date)  # past closing time: the day is over
             assert not [s for s in agent.call("session.list")["sessions"] if not s["closed"]], (day, venue)
 
-    for agent in (town, village):
-        wait_until("the outbox to drain", lambda a=agent: a.call("state")["health"]["pending"] == 0, 180)
-    store = gateway.store()
-    try:
-        recs = [parse_unverified(token) for token in store.tokens()]
-    finally:
-        store.close()
-
+    recs = stored_after_drain(gateway, [town, village])
     name_of = {c.learner_code: name for name, c in cards.items()}
-    sessions = {r.data["session_id"]: r.data for r in recs if r.type == "session.opened"}
-    got: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for r in recs:
-        if r.type == "attendance.checkout":
-            session = sessions.get(r.data["session_id"])
-            key = (r.data["checkin_time"][:10], session["course_id"] if session else "self-study")
-            assert key not in got[name_of[r.data["learner"]]], "one attendance per learner, day and course"
-            got[name_of[r.data["learner"]]][key] = r.data["minutes_credited"]
     assert not faults
-    assert expected() == dict(got)
+    assert expected() == credited(recs, name_of)
 
     # every planned session of the week opened once by the clock and closed by it
     opened = [r for r in recs if r.type == "session.opened"]

@@ -7,13 +7,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import defaultdict
 from datetime import datetime
 
 from kiosk.control import ControlClient
 from kiosk.errors import ControlError
+from records.record import Record, parse_unverified
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
-from tests.support.venue import ROOT, wait_until
+from tests.support.venue import ROOT, GatewayProcess, wait_until
 
 
 class DrivenAgent:
@@ -66,3 +68,28 @@ class DrivenAgent:
             self.client = None
         os.killpg(self.proc.pid, how)
         self.proc.wait(timeout=30)
+
+
+def stored_after_drain(gateway: GatewayProcess, agents: list[DrivenAgent]) -> list[Record]:
+    """Every record in the gateway's store once every agent's outbox is empty."""
+    for agent in agents:
+        wait_until("the outbox to drain", lambda a=agent: a.call("state")["health"]["pending"] == 0, 180)
+    store = gateway.store()
+    try:
+        return [parse_unverified(token) for token in store.tokens()]
+    finally:
+        store.close()
+
+
+def credited(recs: list[Record], name_of: dict[str, str]) -> dict[str, dict[tuple[str, str], int]]:
+    """learner name → {(day of the check-in, course id or "self-study"): minutes credited};
+    one check-out per learner, day and course."""
+    sessions = {r.data["session_id"]: r.data for r in recs if r.type == "session.opened"}
+    got: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    for r in recs:
+        if r.type == "attendance.checkout":
+            session = sessions.get(r.data["session_id"])
+            key = (r.data["checkin_time"][:10], session["course_id"] if session else "self-study")
+            assert key not in got[name_of[r.data["learner"]]], "one attendance per learner, day and course"
+            got[name_of[r.data["learner"]]][key] = r.data["minutes_credited"]
+    return dict(got)
