@@ -15,7 +15,7 @@ from typing import Any
 
 from provisioning.errors import ProvisioningError
 from provisioning.home import CountyHome
-from records import programme
+from records import county, programme
 from records.county import Document
 from records.ids import is_valid_name
 from records.rules import CreditRule, RuleBook, default_rule_book
@@ -143,10 +143,12 @@ def import_file(home: CountyHome, path: Path, session_defaults: dict[str, Any] |
     """Check every row of ``path``; sign and write the programme only if all are good."""
     rows = read_rows(path)
     staff = {str(s["staff_id"]) for s in home.load_document("staff").body.get("staff", [])}
+    venues = set(county.Registry(home.load_document("registry")).venues)
     previous = current(home)
     try:
         body = programme.rows_to_body(
             rows, categories=(previous or {}).get("categories"), rules=set(rule_book(home).rules), staff=staff,
+            venues=venues,
             session_defaults={**programme.session_settings(previous), **(session_defaults or {})})
     except programme.ProgrammeRowsError as err:
         raise ProgrammeError(f"{path.name}: {len(err.errors)} 处错误，未导入任何内容 / "

@@ -109,10 +109,12 @@ def category_ids(body: dict[str, Any] | None) -> list[str]:
 
 
 class _Checker:
-    def __init__(self, categories: list[str], rules: set[str] | None, staff: set[str] | None) -> None:
+    def __init__(self, categories: list[str], rules: set[str] | None, staff: set[str] | None,
+                 venues: set[str] | None) -> None:
         self.categories = categories
         self.rules = rules
         self.staff = staff
+        self.venues = venues
         self.errors: list[RowError] = []
 
     def fail(self, row: int, column: str, zh: str, en: str) -> None:
@@ -124,6 +126,10 @@ class _Checker:
             if not is_valid_name(row[column]):
                 self.fail(n, column, "应为 3-40 位小写字母、数字或连字符", "must match [a-z0-9-]{3,40}")
                 ok = False
+        if ok and self.venues is not None and row["venue"] not in self.venues:
+            self.fail(n, "venue", f"场所“{row['venue']}”不在登记表中（先在那里登记签到机）",
+                      f"venue {row['venue']!r} is not in the registry (enrol a kiosk there first)")
+            ok = False
         if not row["title_zh"] or len(row["title_zh"]) > 200:
             self.fail(n, "title_zh", "课程名称不能为空，最多 200 字", "the Chinese title is needed (at most 200)")
             ok = False
@@ -200,15 +206,16 @@ class _Checker:
 
 
 def rows_to_body(rows: list[dict[str, str]], *, categories: list[dict[str, str]] | None = None,
-                 rules: set[str] | None = None, staff: set[str] | None = None,
+                 rules: set[str] | None = None, staff: set[str] | None = None, venues: set[str] | None = None,
                  session_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """The programme from spreadsheet rows (row 1 is the header, so data starts at row 2).
 
-    ``rules``/``staff``: the credit-rule names and staff ids in force (None: not checked).
+    ``rules``/``staff``/``venues``: the credit-rule names, staff ids and venue ids in force
+    (None: not checked).
     Raises :class:`ProgrammeRowsError` with every fault; never returns half a programme.
     """
     cats = list(categories or DEFAULT_CATEGORIES)
-    checker = _Checker([c["id"] for c in cats], rules, staff)
+    checker = _Checker([c["id"] for c in cats], rules, staff, venues)
     courses: dict[str, dict[str, Any]] = {}
     first_row: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()

@@ -40,6 +40,10 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "county"
     assert 0 == invoke(path, "init", "--county", "county-3301", "--home-page", "https://learn.example")[0]
     assert 0 == invoke(path, "rules", "set", "short", "--min-share", "80", "--rounding-minutes", "5")[0]
+    for kiosk, venue in (("k-town-1", "v-town"), ("k-village-1", "v-village"), ("k-school-1", "town-school")):
+        code, text = invoke(path, "enroll", "--generate", "--kiosk", kiosk, "--venue", venue, "--level",
+                            "township-school", "--out", str(tmp_path / kiosk))
+        assert 0 == code, text
     return path
 
 
@@ -94,6 +98,13 @@ class TestImport:
         assert "row 3, column category" in text and "row 3, column weekday" in text
         assert "row 4, column credit_rule" in text and "第 4 行 credit_rule 列" in text
         assert 1 == version(home, "programme")
+
+    def test_a_venue_without_a_kiosk_is_refused(self, home: Path, tmp_path: Path) -> None:
+        """Steps in the wrong order: a programme for a venue not yet in the registry."""
+        code, text = invoke(home, "programme", "import", str(write_csv(tmp_path / "p.csv", [
+            GOOD[0].replace("v-town", "v-nowhere")])))
+        assert 1 == code and "row 2, column venue: venue 'v-nowhere' is not in the registry" in text
+        assert 0 == version(home, "programme")
 
     def test_a_file_that_is_not_a_sheet_is_refused_plainly(self, home: Path, tmp_path: Path) -> None:
         (tmp_path / "p.xlsx").write_bytes(b"not a zip")

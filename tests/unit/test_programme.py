@@ -97,6 +97,12 @@ class TestRows:
         with pytest.raises(ProgrammeRowsError):
             make([])
 
+    def test_a_venue_must_be_in_the_registry_when_given(self) -> None:
+        with pytest.raises(ProgrammeRowsError) as caught:
+            rows_to_body([row()], rules={"standard"}, staff={"t-li"}, venues={"v-village"})
+        assert [(2, "venue")] == [(e.row, e.column) for e in caught.value.errors]
+        assert rows_to_body([row()], rules={"standard"}, staff={"t-li"}, venues={"v-town"})["courses"]
+
     def test_the_county_may_extend_the_categories(self) -> None:
         cats = [*programme.DEFAULT_CATEGORIES, {"id": "tea-culture", "zh": "茶文化", "en": "Tea culture"}]
         body = rows_to_body([row(category="tea-culture")], categories=cats, rules={"standard"}, staff={"t-li"})
