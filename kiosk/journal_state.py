@@ -218,3 +218,34 @@ class VenueState:
         row = self.conn.execute("SELECT learner FROM registrations WHERE course_id = ? AND scope = ? AND "
                                 "status = 'waiting' ORDER BY at_ms, learner LIMIT 1", (course_id, scope)).fetchone()
         return None if row is None else str(row[0])
+
+    # --- ratings and today's figures ---------------------------------------------------------------
+
+    def checkout_token(self, checkout_id: str) -> str | None:
+        row = self.conn.execute("SELECT token FROM records WHERE id = ? AND type = 'attendance.checkout'",
+                                (checkout_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def rated(self, checkout_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM ratings WHERE checkout_id = ?", (checkout_id,)).fetchone() is not None
+
+    def put_rating(self, checkout_id: str, record_id: str, day: str, score: int) -> None:
+        self.conn.execute("INSERT INTO ratings VALUES (?,?,?,?)", (checkout_id, record_id, day, score))
+
+    def record_counts_since(self, since_ms: int) -> dict[str, int]:
+        rows = self.conn.execute("SELECT type, count(*) FROM records WHERE created_ms >= ? GROUP BY type",
+                                 (since_ms,)).fetchall()
+        return {str(t): int(n) for t, n in rows}
+
+    def day_figures(self, day: str) -> tuple[int, int]:
+        """(minutes credited on ``day``, distinct learners that day or present now)."""
+        (minutes,) = self.conn.execute("SELECT coalesce(sum(minutes), 0) FROM learner_days WHERE day = ?",
+                                       (day,)).fetchone()
+        (learners,) = self.conn.execute("SELECT count(*) FROM (SELECT learner FROM learner_days WHERE day = ? "
+                                        "UNION SELECT learner FROM open_checkins)", (day,)).fetchone()
+        return int(minutes), int(learners)
+
+    def rating_figures(self, day: str) -> tuple[int, float | None]:
+        count, average = self.conn.execute("SELECT count(*), avg(score) FROM ratings WHERE day = ?",
+                                           (day,)).fetchone()
+        return int(count), None if average is None else float(average)

@@ -256,20 +256,18 @@ class VenueOps:
         score = args.get("score")
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise ControlError("评分应为 1 到 5", "the score is 1 to 5", code="bad-request")
-        conn = self.journal.conn
-        row = conn.execute("SELECT token FROM records WHERE id = ? AND type = 'attendance.checkout'",
-                           (checkout_id,)).fetchone()
-        if row is None:
+        state = self.journal.state
+        token = state.checkout_token(checkout_id)
+        if token is None:
             raise ControlError("找不到这次签退", "no such check-out to rate", code="bad-request")
-        if conn.execute("SELECT 1 FROM ratings WHERE checkout_id = ?", (checkout_id,)).fetchone():
+        if state.rated(checkout_id):
             raise ControlError("这次已经评过分了", "this attendance was already rated", code="bad-request")
-        checkout = parse_unverified(row[0]).data
+        checkout = parse_unverified(token).data
         now = self.clock.now()
         data = {"learner": checkout["learner"], "session_id": checkout["session_id"], "score": score}
         with self.journal.transaction() as tx:
             rec = tx.append(self.signer.maker("rating", data, now))
-            tx.execute("INSERT INTO ratings VALUES (?,?,?,?)",
-                       (checkout_id, rec.id, self.clock.local_day(now), score))
+            tx.state.put_rating(checkout_id, rec.id, self.clock.local_day(now), score)
         return {"record_id": rec.id}
 
     def figures(self) -> dict[str, Any]:
@@ -277,17 +275,11 @@ class VenueOps:
         day = self.clock.local_day(now)
         start = datetime.fromisoformat(day).replace(tzinfo=self.clock.zone)
         start_ms = int(start.timestamp() * 1000)
-        conn = self.journal.conn
-        counts = dict(conn.execute(
-            "SELECT type, count(*) FROM records WHERE created_ms >= ? GROUP BY type", (start_ms,)).fetchall())
-        (minutes,) = conn.execute(
-            "SELECT coalesce(sum(minutes), 0) FROM learner_days WHERE day = ?", (day,)).fetchone()
-        (learners,) = conn.execute(
-            "SELECT count(*) FROM (SELECT learner FROM learner_days WHERE day = ? "
-            "UNION SELECT learner FROM open_checkins)", (day,)).fetchone()
-        (open_learners,) = conn.execute("SELECT count(*) FROM open_checkins").fetchone()
-        ratings, average = conn.execute(
-            "SELECT count(*), avg(score) FROM ratings WHERE day = ?", (day,)).fetchone()
+        state = self.journal.state
+        counts = state.record_counts_since(start_ms)
+        minutes, learners = state.day_figures(day)
+        open_learners = state.count_present()
+        ratings, average = state.rating_figures(day)
         return {"day": day, "checkins": counts.get("attendance.checkin", 0),
                 "checkouts": counts.get("attendance.checkout", 0),
                 "manual": counts.get("attendance.manual", 0),
