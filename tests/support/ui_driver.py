@@ -109,7 +109,10 @@ def scenario(app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent: Any, se
     yield 0.6
     look("roster")
     staff._record(learner_code(987_654_321_098), "forgot-card", 60)  # what the choices send
-    yield 0.6
+    deadline = time.monotonic() + 20
+    while "0987" not in staff.output and time.monotonic() < deadline:  # the agent's answer
+        yield 0.1
+    yield 0.3
     look("manual")
     staff.walkin()
     yield 0.8

@@ -93,6 +93,7 @@ class StaffScreen(Screen):
     def clear_choices(self) -> None:
         self.prompt = ""
         self.actions_shown = True
+        self.slip_texture = None  # a walk-in's slip stays only until the next action
         if "choices" in self.ids:
             self.ids.choices.clear_widgets()
 
