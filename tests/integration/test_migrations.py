@@ -21,7 +21,7 @@ def previous_journal(path: Path) -> None:
     """A journal as the release before the last step made it (every step but the last)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_ms INTEGER)")
-    for name, sql in journal_module.MIGRATIONS[:-1]:
+    for name, sql in journal_module.ALL_MIGRATIONS[:-1]:
         for statement in sql.split(";"):
             if statement.strip():
                 conn.execute(statement)
@@ -47,7 +47,7 @@ class TestJournal:
             assert journal.stats().pending == 0
         finally:
             journal.close()
-        assert sorted(n for n, _ in journal_module.MIGRATIONS) == names(path)
+        assert sorted(n for n, _ in journal_module.ALL_MIGRATIONS) == names(path)
 
     def test_a_newer_journal_is_refused_unchanged(self, tmp_path: Path) -> None:
         """A journal with a step this release does not know: refused, not quarantined, bytes unchanged."""
