@@ -66,6 +66,7 @@ class CountyFiles:
             try:
                 token = path.read_text().strip()
                 doc = county.verify_document(token, self.issuer, kind, self.county_id)
+                registry = county.Registry(doc) if kind == "registry" else None  # checks kiosk names
             except FileNotFoundError:
                 if first and kind == "registry":
                     raise CountyFileError(f"the registry {path} is missing: copy it from the county home") from None
@@ -85,7 +86,7 @@ class CountyFiles:
                     continue
                 self._docs[kind] = doc
                 if kind == "registry":
-                    self._registry = county.Registry(doc)
+                    self._registry = registry
             changed.append(kind)
             extra = f", {len(self._registry.kiosks)} kiosks" if kind == "registry" and self._registry else ""
             log.info("loaded %s version %d from %s%s", kind, doc.version, path, extra)

@@ -173,7 +173,8 @@ def reload_county_files(docs: CountyDocuments) -> None:
 def start_uplink(cfg: Config, agent: Agent, journal: Journal) -> Uplink:
     """The uplink on its own journal connection (WAL: the agent keeps writing meanwhile)."""
     u = cfg["uplink"]
-    client = mqtt_client(u, f"kiosk-{cfg['kiosk']['id']}")
+    # the client id is the kiosk id = its certificate's CN (the broker enforces it)
+    client = mqtt_client(u, cfg["kiosk"]["id"])
     # jitter per kiosk: a province of kiosks must not come back in step after a broker restart
     client.reconnect_delay_set(min_delay=random.randint(1, 3), max_delay=60)  # noqa: S311
 

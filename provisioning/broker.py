@@ -1,7 +1,10 @@
-"""Mosquitto's configuration for a county: a TLS listener with the device CA (every client
-shows a certificate; its CN is its MQTT user name), the ACL of
+"""Mosquitto's configuration for a county: a TLS listener that accepts client certificates
+of the device CA (gateway, consumers) and of the kiosk CA (kiosks); every client shows a
+certificate whose CN is its MQTT user name *and* its client id (``use_identity_as_username``
++ ``use_username_as_clientid``), so no client can take over another's session; the ACL of
 ``shared/contract/topics.md`` made from the registry, persistence, and queues that never
-drop a persistent session's QoS 1 messages.
+drop a persistent session's QoS 1 messages. A kiosk with a reserved name (``gateway…``,
+``consumer-…``, ``county…``, ``broker…``) never gets an ACL entry.
 
 Revoking a kiosk removes it from the ACL; ``broker-config`` rewrites the ACL and Mosquitto
 re-reads it on SIGHUP, after which the revoked kiosk may neither publish nor read, even on a
@@ -15,9 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from provisioning.errors import HomeError
 from provisioning.files import write_atomic
 from provisioning.home import CountyHome
 from records.county import KIOSK_ACTIVE
+from records.ids import is_reserved_name
 
 GATEWAY_USER = "gateway"
 CONSUMER_PREFIX = "consumer-"
@@ -40,6 +45,9 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None) 
     for kiosk, entry in sorted(registry_body.get("kiosks", {}).items()):
         if entry.get("status") != KIOSK_ACTIVE:
             lines += [f"# {kiosk}: {entry.get('status')} — no rights", ""]
+            continue
+        if is_reserved_name(kiosk):
+            lines += [f"# {kiosk}: a reserved name, never a kiosk — no rights (revoke it)", ""]
             continue
         lines += [
             f"user {kiosk}",
@@ -85,11 +93,14 @@ log_type notice
 connection_messages true
 
 listener {port} {address}
-cafile {home.path_of('device-ca.pem')}
+cafile {folder / CLIENT_CAS}
 certfile {home.path_of('broker/server.pem')}
 keyfile {home.path_of('broker/server.key')}
 require_certificate true
 use_identity_as_username true
+# the client id is the certificate's identity, whatever the client asks for: a stolen
+# kiosk certificate cannot knock the gateway or another kiosk off the broker
+use_username_as_clientid true
 tls_version tlsv1.2
 allow_anonymous false
 acl_file {folder / 'acl'}
@@ -101,6 +112,8 @@ def write(home: CountyHome, folder: Path, *, port: int = 8883, address: str = "0
     """Write mosquitto.conf and acl into ``folder`` (the ACL from the current registry)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
+    home.make_kiosk_ca()  # a home made before the kiosk CA existed gets one here
+    write_client_cas(home, folder)
     acl = folder / "acl"
     write_atomic(acl, acl_text(home.load_document("registry").body))
     conf = folder / "mosquitto.conf"
@@ -110,6 +123,19 @@ def write(home: CountyHome, folder: Path, *, port: int = 8883, address: str = "0
 
 
 LOCATION = "broker-config.location"  # in the home: where broker-config last wrote
+CLIENT_CAS = "client-cas.pem"
+
+
+def write_client_cas(home: CountyHome, folder: Path) -> Path:
+    """The CAs whose client certificates the broker accepts: the device CA (county identities
+    and, in homes made before the kiosk CA, their existing kiosks) and the kiosk CA."""
+    try:
+        text = home.path_of("device-ca.pem").read_text() + home.path_of("kiosk-ca.pem").read_text()
+    except OSError as err:
+        raise HomeError(f"the CA certificates cannot be read: {err}") from err
+    path = folder / CLIENT_CAS
+    write_atomic(path, text)
+    return path
 
 
 def refresh_acl(home: CountyHome) -> Path | None:

@@ -1,8 +1,12 @@
-"""The county's device CA for the broker's mutual TLS: ECDSA P-256 certificates.
+"""The county's two CAs for the broker's mutual TLS: ECDSA P-256 certificates.
 
-The CA signs the broker's server certificate, the gateway's client certificate and each
-kiosk's client certificate (CN = kiosk id = MQTT user name). Kiosks make their own TLS key
-and send a CSR; the CA never sees a kiosk's private key (but with ``--generate``).
+The *device CA* signs the county's own identities: the broker's server certificate, the
+gateway's and consumers' client certificates. The *kiosk CA* signs kiosk client
+certificates only (CN = kiosk id = MQTT user name = MQTT client id), and never for a name
+reserved for the county's identities (``gateway…``, ``consumer-…``, ``county…``,
+``broker…``): so a kiosk certificate can never carry the gateway's identity, and the issuer
+says which kind a certificate is. Kiosks make their own TLS key and send a CSR; the CA
+never sees a kiosk's private key (but with ``--generate``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from provisioning.errors import RequestError
+from records.ids import is_reserved_name
 
 CA_YEARS, LEAF_YEARS = 20, 5
 
@@ -44,12 +49,13 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def make_ca(county: str, key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+def make_ca(county: str, key: ec.EllipticCurvePrivateKey, kind: str = "device") -> x509.Certificate:
+    """A CA certificate: ``kind`` "device" (the county's own identities) or "kiosk"."""
     now = datetime.now(UTC)
     return (
         x509.CertificateBuilder()
-        .subject_name(_name(f"LearnCard device CA {county}"))
-        .issuer_name(_name(f"LearnCard device CA {county}"))
+        .subject_name(_name(f"LearnCard {kind} CA {county}"))
+        .issuer_name(_name(f"LearnCard {kind} CA {county}"))
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
@@ -109,3 +115,12 @@ def sign_leaf(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, cn:
         usage = ExtendedKeyUsageOID.CLIENT_AUTH
     builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     return builder.sign(ca_key, hashes.SHA256())
+
+
+def sign_kiosk(ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, kiosk: str,
+               public_key: ec.EllipticCurvePublicKey) -> x509.Certificate:
+    """A kiosk's client certificate from the kiosk CA; never for a reserved name."""
+    if is_reserved_name(kiosk):
+        raise RequestError(f"{kiosk!r} is a name reserved for the county's own services "
+                           "(gateway…, consumer-…, county…, broker…): a kiosk may not take it")
+    return sign_leaf(ca_cert, ca_key, kiosk, public_key)

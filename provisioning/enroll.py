@@ -28,7 +28,7 @@ from provisioning.home import CountyHome
 from records import jws, keys
 from records.county import KIOSK_ACTIVE, VENUE_LEVELS
 from records.errors import RecordError
-from records.ids import is_valid_name
+from records.ids import is_reserved_name, is_valid_name
 
 REQUEST_KIND = "learncard-enroll-request"
 
@@ -37,6 +37,10 @@ def check_kiosk_id(kiosk: str) -> None:
     if not is_valid_name(kiosk):
         raise RequestError(f"kiosk id {kiosk!r} must match [a-z0-9-]{{3,40}} "
                            "(no '+', '#' or '/': it is an MQTT topic level)")
+    if is_reserved_name(kiosk):
+        raise RequestError(f"kiosk id {kiosk!r} is reserved for the county's own services "
+                           "(names starting gateway, consumer-, county or broker): choose another, "
+                           "e.g. k-<venue>-1")
 
 
 @dataclass(frozen=True)
@@ -125,14 +129,15 @@ def write_bundle(home: CountyHome, request: Request, venue: str, venue_name: str
     configuration values for ``out/kiosk.toml`` (the command writes them as TOML)."""
     from cryptography import x509
 
-    ca_cert, ca_key = home.ca()
+    kiosk_ca, kiosk_ca_key = home.kiosk_ca()
     public = x509.load_pem_x509_csr(request.csr).public_key()
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise RequestError("the kiosk's TLS key is not ECDSA")
-    cert = ca.sign_leaf(ca_cert, ca_key, request.kiosk, public)
+    cert = ca.sign_kiosk(kiosk_ca, kiosk_ca_key, request.kiosk, public)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "kiosk-cert.pem", ca.cert_pem(cert))
-    write_atomic(out / "device-ca.pem", ca.cert_pem(ca_cert))
+    # the kiosk checks the broker's server certificate, which the device CA signs
+    write_atomic(out / "device-ca.pem", ca.cert_pem(home.ca()[0]))
     values: dict[str, dict[str, Any]] = {
         "kiosk": {"id": request.kiosk, "venue": venue, "venue_name": venue_name or venue,
                   "key_path": "kiosk.key", "key_version": 1, "state_dir": "state",

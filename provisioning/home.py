@@ -3,8 +3,10 @@ gateway and the broker read.
 
     county.toml                 county id and home page IRI (kind = learncard-county-home)
     keys/issuer.key             Ed25519: cards, registry, revocation list, staff roster (0600)
-    keys/device-ca.key          ECDSA P-256: the device CA for broker mTLS (0600)
-    device-ca.pem               the CA certificate (public)
+    keys/device-ca.key          ECDSA P-256: the device CA (broker, gateway, consumers) (0600)
+    device-ca.pem               its certificate (public)
+    keys/kiosk-ca.key           ECDSA P-256: the kiosk CA (kiosk client certificates only) (0600)
+    kiosk-ca.pem                its certificate (public)
     broker/                     server key and certificate, mosquitto.conf, acl
     gateway/                    the gateway's key, certificate and gateway.toml
     registry.jws                the kiosk registry, signed
@@ -71,6 +73,7 @@ class CountyHome:
         write_secret(path / "keys" / "device-ca.key", ca.key_pem(ca_key))
         ca_cert = ca.make_ca(county_id, ca_key)
         write_atomic(path / "device-ca.pem", ca.cert_pem(ca_cert))
+        home.make_kiosk_ca()
         for name, names in (("broker/server", broker_names), ("gateway/gateway", None)):
             key = ca.new_key()
             write_secret(path / f"{name}.key", ca.key_pem(key))
@@ -125,13 +128,35 @@ class CountyHome:
             raise HomeError(f"the device CA cannot be read: {err}") from err
         return cert, key
 
+    def kiosk_ca(self) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """The kiosk CA; a home made before it existed is told how to get one."""
+        if not (self.path / "kiosk-ca.pem").exists():
+            raise HomeError("this county home has no kiosk CA yet (made before kiosk and county "
+                            "certificates were separated): run `learncard provision broker-config` "
+                            "once, restart the broker, then enrol (see docs/provisioning.md)")
+        try:
+            cert = x509.load_pem_x509_certificate((self.path / "kiosk-ca.pem").read_bytes())
+            key = ca.load_key((self.path / "keys" / "kiosk-ca.key").read_bytes())
+        except (OSError, ValueError) as err:
+            raise HomeError(f"the kiosk CA cannot be read: {err}") from err
+        return cert, key
+
+    def make_kiosk_ca(self) -> bool:
+        """Make the kiosk CA if this home has none (new homes, and the migration of old ones)."""
+        if (self.path / "kiosk-ca.pem").exists():
+            return False
+        key = ca.new_key()
+        write_secret(self.path / "keys" / "kiosk-ca.key", ca.key_pem(key))
+        write_atomic(self.path / "kiosk-ca.pem", ca.cert_pem(ca.make_ca(self.county_id, key, "kiosk")))
+        return True
+
     def gateway_values(self, broker_host: str, broker_port: int) -> dict[str, dict[str, Any]]:
         """The gateway's configuration, relative to ``gateway/`` (written as gateway.toml)."""
         return {
             "gateway": {"county": self.county_id, "issuer_public_key": self.issuer_public_text,
                         "registry": "../registry.jws", "revoked_cards": "../revoked-cards.jws",
                         "staff": "../staff.jws", "programme": "../programme.jws",
-                        "credit_rules": "../credit-rules.jws", "client_id": "gateway-1"},
+                        "credit_rules": "../credit-rules.jws", "client_id": "gateway"},
             "broker": {"host": broker_host, "port": broker_port, "tls": True, "ca_file": "../device-ca.pem",
                        "cert_file": "gateway.pem", "key_file": "gateway.key"},
             "store": {"url": f"sqlite:///{(self.path / 'gateway' / 'gateway.sqlite3').resolve()}"},

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from records import jws
 from records.errors import MalformedRecord, UnknownKey, VerificationError, WrongIssuer
+from records.ids import is_reserved_name
 from records.keys import public_key_from_text
 from records.record import format_time
 
@@ -97,6 +98,15 @@ class Registry:
     """
 
     document: Document
+
+    def __post_init__(self) -> None:
+        reserved = sorted(k for k, e in self.kiosks.items()
+                          if is_reserved_name(k) and e.get("status") == KIOSK_ACTIVE)
+        if reserved:
+            raise MalformedRecord(
+                f"registry version {self.document.version} names active kiosks with names reserved "
+                f"for the county's own services: {', '.join(reserved)} — refused; revoke them "
+                "(`learncard provision revoke ID`) and re-enrol under another name")
 
     @property
     def home_page(self) -> str:

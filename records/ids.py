@@ -9,6 +9,8 @@ from records.errors import InvalidLearnerCode
 
 LEARNER_CODE_DIGITS = 13  # 12 digits and a check digit
 _ID_PATTERN = re.compile(r"^[a-z0-9-]{3,40}$")
+# names the county's own identities use (topics.md "Access"): never a kiosk id
+RESERVED_PREFIXES = ("gateway", "consumer-", "county", "broker")
 
 
 def uuid7(unix_ms: int, rand: bytes) -> uuid.UUID:
@@ -71,3 +73,8 @@ def format_learner_code(learner: int) -> str:
 def is_valid_name(text: str) -> bool:
     """Kiosk, venue and county ids: ``[a-z0-9-]{3,40}`` (they are MQTT topic levels)."""
     return bool(_ID_PATTERN.match(text))
+
+
+def is_reserved_name(text: str) -> bool:
+    """Whether ``text`` is a name reserved for the county's own broker identities."""
+    return text.startswith(RESERVED_PREFIXES)

@@ -123,6 +123,7 @@ def enroll_command(ctx: click.Context, request_file: Path | None, generate: bool
     """Enrol a kiosk: check its request, sign its TLS certificate, add its signing key to the
     registry and write its configuration bundle (the file the kiosk agent reads)."""
     home = open_home(ctx)
+    home.kiosk_ca()  # a home without a kiosk CA is told how to make one, before anything changes
     chosen = kiosk_readers.readers_section(readers, nfc_device=nfc_device, camera_source=camera_source,
                                            hid_device=hid_device)
     bundle = out_dir or home.path_of(f"kiosks/{kiosk or 'new'}")
@@ -152,8 +153,9 @@ def enroll_command(ctx: click.Context, request_file: Path | None, generate: bool
 @click.pass_context
 def broker_config(ctx: click.Context, out_dir: Path | None, port: int, address: str, user: str,
                   as_json: bool) -> None:
-    """Write Mosquitto's configuration: TLS with the device CA, the ACL from the registry,
-    persistence, queues that never drop QoS 1 messages."""
+    """Write Mosquitto's configuration: TLS with the device and kiosk CAs, client ids tied to
+    certificate identities, the ACL from the registry, persistence, queues that never drop
+    QoS 1 messages. Re-run it on a home made before the kiosk CA: it makes the kiosk CA."""
     home = open_home(ctx)
     folder = out_dir or home.path_of("broker")
     conf, acl = broker.write(home, folder, port=port, address=address, user=user)

@@ -16,7 +16,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "programme": Key("programme.jws", "path", help="the county's programme (课程表); may be missing"),
         "credit_rules": Key("credit-rules.jws", "path", help="the county's credit rules (学时规则); may be missing"),
         "share_group": Key("gateways"),
-        "client_id": Key("gateway-1"),
+        # the broker ties client ids to certificate identities (use_username_as_clientid):
+        # the gateway's is its certificate's CN, "gateway"
+        "client_id": Key("gateway", help="MQTT client id: the gateway certificate's identity"),
         "metrics_port": Key(9464, "int"),
         "metrics_host": Key("127.0.0.1"),
         "receive_maximum": Key(32, "int", help="MQTT 5 Receive Maximum: QoS 1 messages the broker may have "
