@@ -43,6 +43,7 @@ class Agent:
         self.registrations = Registrations(self.taps, signer.origin.venue)
         self.venue.registrations = self.taps.registrations = self.registrations
         self.staff = staff
+        self.taps.on_staff_card = staff.card_seen  # the card's PIN secret, held in memory only
         self.venue_name = venue_name
         self.language = language
         self.checkpoint_seconds = checkpoint_seconds

@@ -86,6 +86,13 @@ MIGRATIONS: list[tuple[str, str]] = [
             score INTEGER NOT NULL);
         """,
     ),
+    (
+        "0003-staff-lockout",
+        """
+        CREATE TABLE staff_lockout (
+            card TEXT PRIMARY KEY, failures INTEGER NOT NULL, locked_until_ms INTEGER NOT NULL);
+        """,
+    ),
 ]
 ALL_MIGRATIONS = [*MIGRATIONS, *STATE_MIGRATIONS]  # the agent's state tables: kiosk/journal_state.py
 
@@ -493,6 +500,23 @@ class Journal:
         with self.transaction(new_records=False) as tx:
             return tx.execute(
                 "DELETE FROM records WHERE settled = 1 AND created_ms < ?", (cutoff,)).rowcount
+
+    # --- staff PIN lock-out: kept here so that restarting the agent does not clear it ----
+
+    def pin_failures(self, card: str) -> tuple[int, int]:
+        """(wrong PINs in a row, locked until, unix ms) of a staff card."""
+        row = self.conn.execute("SELECT failures, locked_until_ms FROM staff_lockout WHERE card = ?",
+                                (card,)).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def set_pin_failures(self, card: str, failures: int, locked_until_ms: int) -> None:
+        with self.transaction(new_records=False) as tx:
+            if failures == 0 and locked_until_ms == 0:
+                tx.execute("DELETE FROM staff_lockout WHERE card = ?", (card,))
+            else:
+                tx.execute("INSERT INTO staff_lockout VALUES (?, ?, ?) ON CONFLICT (card) DO UPDATE SET "
+                           "failures = excluded.failures, locked_until_ms = excluded.locked_until_ms",
+                           (card, failures, locked_until_ms))
 
     def quick_check(self) -> str | None:
         return self._check(self.conn)

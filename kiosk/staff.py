@@ -1,5 +1,10 @@
 """Staff mode: a staff card and a PIN checked against the county's signed roster, with a
-lockout after repeated wrong PINs and a lock after a minute without a staff action."""
+lockout after repeated wrong PINs and a lock after a minute without a staff action.
+
+The roster's PIN hash mixes in a secret that only the staff card carries: a login needs the
+card tapped (its secret is held in memory for ``tap_window_seconds``, never written down)
+and the PIN. Wrong PINs and lock-outs are kept in the journal, so restarting the agent
+does not clear them."""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from dataclasses import dataclass
 
 from kiosk.county_docs import CountyDocuments
 from kiosk.errors import ControlError
-from records.county import check_pin
+from kiosk.journal import Journal
+from records.card import Credential
+from records.county import OLD_PIN_SCHEME, check_pin, pin_scheme
 
 
 @dataclass
@@ -20,17 +27,32 @@ class _Open:
 
 
 class StaffDesk:
-    def __init__(self, docs: CountyDocuments, venue: str, *, attempts: int = 5,
-                 lockout_seconds: int = 300, idle_seconds: int = 60) -> None:
+    def __init__(self, docs: CountyDocuments, venue: str, journal: Journal, *, attempts: int = 5,
+                 lockout_seconds: int = 300, idle_seconds: int = 60, tap_window_seconds: int = 120) -> None:
         self.docs = docs
         self.venue = venue
+        self.journal = journal
         self.attempts = attempts
         self.lockout_seconds = lockout_seconds
         self.idle_seconds = idle_seconds
-        self._failures: dict[str, int] = {}
-        self._locked_until: dict[str, float] = {}
+        self.tap_window_seconds = tap_window_seconds
+        self._secrets: dict[str, tuple[bytes, float]] = {}  # card id → (card secret, tapped at)
         self._tokens: dict[str, _Open] = {}
         self._lock = threading.Lock()
+
+    def card_seen(self, cred: Credential) -> None:
+        """A verified staff card was tapped: hold its secret for the PIN that follows."""
+        if cred.staff_secret:
+            with self._lock:
+                self._secrets[cred.card_id] = (cred.staff_secret, time.monotonic())
+
+    def _secret_of(self, card_id: str) -> bytes:
+        with self._lock:
+            held = self._secrets.get(card_id)
+        if held is None or time.monotonic() - held[1] > self.tap_window_seconds:
+            raise ControlError("请先刷工作人员卡，再输入密码", "tap your staff card first, then enter the PIN",
+                               code="tap-card")
+        return held[0]
 
     def _entry_for_venue(self, entry: dict[str, object] | None) -> dict[str, object]:
         if not self.docs.has_roster:
@@ -44,33 +66,39 @@ class StaffDesk:
         return entry
 
     def login(self, card_id: str, pin: str) -> dict[str, object]:
-        now = time.monotonic()
+        now_ms = int(time.time() * 1000)  # wall time: the lock-out outlives a restart
         with self._lock:
-            until = self._locked_until.get(card_id, 0.0)
-            if until > now:
-                minutes = int((until - now) // 60) + 1
-                raise ControlError(f"密码错误次数过多，已锁定，请 {minutes} 分钟后再试",
-                                   f"too many wrong PINs: locked, try again in {minutes} min",
-                                   code="locked-out")
+            failures, until_ms = self.journal.pin_failures(card_id)
+        if until_ms > now_ms:
+            minutes = (until_ms - now_ms) // 60_000 + 1
+            raise ControlError(f"密码错误次数过多，已锁定，请 {minutes} 分钟后再试",
+                               f"too many wrong PINs: locked, try again in {minutes} min",
+                               code="locked-out")
         entry = self._entry_for_venue(self.docs.staff_entry(card_id))
-        if not check_pin(pin, str(entry.get("pin_hash", ""))):
-            with self._lock:
-                failures = self._failures.get(card_id, 0) + 1
-                self._failures[card_id] = failures
-                left = self.attempts - failures
-                if left <= 0:
-                    self._locked_until[card_id] = now + self.lockout_seconds
-                    self._failures[card_id] = 0
-                    raise ControlError("密码错误次数过多，已锁定", "too many wrong PINs: staff card locked",
-                                       code="locked-out")
+        stored = str(entry.get("pin_hash", ""))
+        if pin_scheme(stored) == OLD_PIN_SCHEME:
+            raise ControlError("这张工作人员卡需要县里重新发放（旧的密码格式已停用）",
+                               "this staff card's roster entry uses the old PIN form, no longer accepted: "
+                               "county IT must re-issue the card (provision staff remove, then add)",
+                               code="pin-old-form")
+        secret = self._secret_of(card_id)
+        if not check_pin(pin, secret, stored):
+            failures += 1
+            left = self.attempts - failures
+            if left <= 0:
+                self.journal.set_pin_failures(card_id, 0, now_ms + self.lockout_seconds * 1000)
+                raise ControlError("密码错误次数过多，已锁定", "too many wrong PINs: staff card locked",
+                                   code="locked-out")
+            self.journal.set_pin_failures(card_id, failures, 0)
             err = ControlError(f"密码不对，还可以再试 {left} 次", f"wrong PIN: {left} attempts left",
                                code="pin-wrong")
             err.attempts_left = left  # type: ignore[attr-defined]
             raise err
+        self.journal.set_pin_failures(card_id, 0, 0)
         token = secrets.token_urlsafe(24)
         with self._lock:
-            self._failures.pop(card_id, None)
-            self._tokens[token] = _Open(str(entry["staff_id"]), now)
+            self._secrets.pop(card_id, None)
+            self._tokens[token] = _Open(str(entry["staff_id"]), time.monotonic())
         return {"token": token, "staff_id": entry["staff_id"], "expires_in": self.idle_seconds}
 
     def logout(self, token: str) -> None:

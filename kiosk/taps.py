@@ -70,6 +70,7 @@ class Taps:
         self.clock = clock
         self.rules = rules
         self.registrations: Any = None  # kiosk.registration.Registrations: "报名" then the card
+        self.on_staff_card: Callable[[card.Credential], None] | None = None
 
     # --- reading the card ---------------------------------------------------------
 
@@ -88,6 +89,8 @@ class Taps:
             log.info("card refused at the %s reader: %s", read.reader, reason)
             return self.reject(reason, how, verified, now)
         if verified.staff:
+            if self.on_staff_card is not None:
+                self.on_staff_card(verified)
             return {"outcome": "staff-card", "card_id": verified.card_id, "name": verified.name,
                     "message": say("staff-card"), "advice": None}
         if self.registrations is not None and self.registrations.armed():

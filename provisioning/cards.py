@@ -27,7 +27,7 @@ from provisioning.errors import ProvisioningError
 from provisioning.files import write_atomic
 from provisioning.home import CountyHome
 from records import card
-from records.county import Document, revoked_cards
+from records.county import CARD_SECRET_BYTES, Document, revoked_cards
 from records.errors import InvalidLearnerCode
 from records.ids import format_learner_code, learner_code, parse_learner_code
 
@@ -121,7 +121,8 @@ class CardOffice:
             for order in orders:
                 learner = order.learner if order.learner is not None else next(new)
                 cred = card.Credential(self.home.county_id, int(time.time()), learner, os.urandom(card.CARD_ID_BYTES),
-                                       card.groups_mask(order.groups), order.staff, order.name)
+                                       card.groups_mask(order.groups), order.staff, order.name,
+                                       staff_secret=os.urandom(CARD_SECRET_BYTES) if order.staff else None)
                 data = card.issue(cred, key)
                 write_atomic(self.folder / f"{cred.card_id}.cose", data, mode=0o600)
                 issued.append(Issued(cred, data))

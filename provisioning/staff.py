@@ -1,6 +1,8 @@
 """The county's staff roster: staff and volunteers, their staff cards, the venues they may
-run, and their PINs — stored only as slow salted hashes (scrypt). Signed and versioned; the
-gateway publishes it on ``lc/v1/county/staff`` and kiosks check card + PIN against it."""
+run, and their PINs — stored only as memory-hard salted hashes (scrypt) of the PIN and the
+staff card's own secret (a claim on the card, nowhere else), so a stolen kiosk's copy of the
+roster cannot be searched for PINs. Signed and versioned; the gateway publishes it on
+``lc/v1/county/staff`` and kiosks check card + PIN against it."""
 
 from __future__ import annotations
 
@@ -48,8 +50,10 @@ def add(home: CountyHome, staff_id: str, role: str, venues: list[str], pin: str,
     if any(e["staff_id"] == staff_id for e in entries):
         raise StaffError(f"{staff_id} is on the roster already (remove them first to re-issue)")
     (issued,) = CardOffice(home).issue([Order(None, name, (), staff=True)])
+    secret = issued.credential.staff_secret
+    assert secret is not None  # CardOffice gives every staff card one
     entries.append({"staff_id": staff_id, "card": issued.credential.card_id, "role": role, "venues": venues,
-                    "pin_hash": hash_pin(pin, os.urandom(16))})
+                    "pin_hash": hash_pin(pin, secret, os.urandom(16))})
     return home.save_document("staff", {"staff": entries}), issued
 
 

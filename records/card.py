@@ -9,7 +9,7 @@ that county's issuer public key. The same bytes go on NFC (one NDEF record, see
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
@@ -33,6 +33,7 @@ COSE_ALG_EDDSA = -8
 # CWT claim keys: registered (RFC 8392) and ours (private, negative)
 CLAIM_ISS, CLAIM_EXP, CLAIM_IAT = 1, 4, 6
 CLAIM_LEARNER, CLAIM_CARD, CLAIM_GROUPS, CLAIM_ROLE, CLAIM_NAME = -1, -2, -3, -4, -5
+CLAIM_STAFF_SECRET = -6  # staff cards: 16 random bytes mixed into the PIN hash (records.county)
 ROLE_STAFF = 1
 CARD_ID_BYTES = 8
 GROUPS = {"elder": 1, "youth": 2, "migrant": 4, "disabled": 8}
@@ -50,6 +51,8 @@ class Credential:
     staff: bool = False
     name: str | None = None
     expires: int | None = None
+    # staff cards only: mixed into the PIN hash; never logged, never in a record
+    staff_secret: bytes | None = field(default=None, repr=False)
 
     @property
     def card_id(self) -> str:
@@ -102,6 +105,8 @@ def _claims(cred: Credential) -> dict[int, Any]:
         claims[CLAIM_NAME] = cred.name
     if cred.expires is not None:
         claims[CLAIM_EXP] = cred.expires
+    if cred.staff_secret is not None:
+        claims[CLAIM_STAFF_SECRET] = cred.staff_secret
     return claims
 
 
@@ -154,6 +159,7 @@ def _unpack(data: bytes) -> tuple[bytes, bytes, bytes, Credential]:
     groups = claims.get(CLAIM_GROUPS, 0)
     name = claims.get(CLAIM_NAME)
     exp = claims.get(CLAIM_EXP)
+    secret = claims.get(CLAIM_STAFF_SECRET)
     if not (
         isinstance(issuer, str)
         and isinstance(iat, int)
@@ -163,6 +169,7 @@ def _unpack(data: bytes) -> tuple[bytes, bytes, bytes, Credential]:
         and isinstance(groups, int)
         and (name is None or isinstance(name, str))
         and (exp is None or isinstance(exp, int))
+        and (secret is None or isinstance(secret, bytes))
     ):
         raise _malformed("a claim has the wrong type")
     cred = Credential(
@@ -174,6 +181,7 @@ def _unpack(data: bytes) -> tuple[bytes, bytes, bytes, Credential]:
         staff=claims.get(CLAIM_ROLE) == ROLE_STAFF,
         name=name,
         expires=exp,
+        staff_secret=secret,
     )
     return protected, payload, signature, cred
 

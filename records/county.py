@@ -157,29 +157,50 @@ def revoked_cards(document: Document) -> frozenset[str]:
     return frozenset(str(c["card"]) for c in document.body.get("cards", []))
 
 
-# --- staff PINs: slow salted hashes (scrypt), checked on the kiosk --------------------
+# --- staff PINs: a memory-hard hash of the PIN *and* the staff card's secret -------------
+#
+# The roster reaches every kiosk, so a stolen kiosk holds every PIN hash. Each staff card
+# carries a random 128-bit secret (card claim -6) that is written nowhere else the kiosk
+# keeps: without the physical card a roster hash is a search over 2^128 secrets, not over
+# 10^4..10^6 PINs. scrypt's N = 2^15, r = 8 takes 32 MiB and ~0.1 s per try on a desktop
+# core (docs/benchmarks.md), a fraction of a second on a small kiosk board.
 
-PIN_SCRYPT_N, PIN_SCRYPT_R, PIN_SCRYPT_P = 2**14, 8, 1
+PIN_SCHEME = "scrypt-card"
+OLD_PIN_SCHEME = "scrypt"  # PIN only (before the card secret): refused, see docs/cards.md
+PIN_SCRYPT_N, PIN_SCRYPT_R, PIN_SCRYPT_P = 2**15, 8, 1
+CARD_SECRET_BYTES = 16
+_SCRYPT_MAXMEM = 256 * 1024 * 1024
 
 
-def hash_pin(pin: str, salt: bytes, n: int = PIN_SCRYPT_N) -> str:
-    """``scrypt$n$r$p$salt-hex$hash-hex``: the only form a PIN is ever stored in."""
-    digest = hashlib.scrypt(
-        pin.encode("utf-8"), salt=salt, n=n, r=PIN_SCRYPT_R, p=PIN_SCRYPT_P, dklen=32
-    )
-    return f"scrypt${n}${PIN_SCRYPT_R}${PIN_SCRYPT_P}${salt.hex()}${digest.hex()}"
+def _pin_digest(pin: str, card_secret: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    if len(card_secret) < CARD_SECRET_BYTES:
+        raise ValueError(f"a staff card secret has at least {CARD_SECRET_BYTES} bytes")
+    return hashlib.scrypt(pin.encode("utf-8") + b"\x00" + card_secret, salt=salt, n=n, r=r, p=p,
+                          dklen=32, maxmem=_SCRYPT_MAXMEM)
 
 
-def check_pin(pin: str, stored: str) -> bool:
-    """Whether ``pin`` matches a :func:`hash_pin` string (constant-time compare)."""
+def hash_pin(pin: str, card_secret: bytes, salt: bytes, n: int = PIN_SCRYPT_N) -> str:
+    """``scrypt-card$n$r$p$salt-hex$hash-hex``: the only form a PIN is ever stored in."""
+    digest = _pin_digest(pin, card_secret, salt, n, PIN_SCRYPT_R, PIN_SCRYPT_P)
+    return f"{PIN_SCHEME}${n}${PIN_SCRYPT_R}${PIN_SCRYPT_P}${salt.hex()}${digest.hex()}"
+
+
+def pin_scheme(stored: str) -> str:
+    """The scheme of a stored PIN hash (``scrypt-card``, the refused ``scrypt``, or '')."""
+    scheme = stored.split("$", 1)[0]
+    return scheme if scheme in (PIN_SCHEME, OLD_PIN_SCHEME) else ""
+
+
+def check_pin(pin: str, card_secret: bytes | None, stored: str) -> bool:
+    """Whether ``pin`` with the card's secret matches a :func:`hash_pin` string
+    (constant-time compare). False for the old PIN-only form and without a card secret."""
+    if not card_secret:
+        return False
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
+        if scheme != PIN_SCHEME:
             return False
-        actual = hashlib.scrypt(
-            pin.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
-            dklen=32,
-        )
+        actual = _pin_digest(pin, card_secret, bytes.fromhex(salt), int(n), int(r), int(p))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(actual.hex(), digest)

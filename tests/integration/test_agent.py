@@ -146,7 +146,7 @@ class TestBadInput:
 
     def test_wrong_learner_code_check_digit(self, kiosk: KioskSetup, county: TestCounty) -> None:
         staff_card = county.credential(staff=True)
-        kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card.card_id}))
+        kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card}))
         code = learner_code(123_456_789_012)
         wrong = code[:-1] + str((int(code[-1]) + 3) % 10)
         with kiosk.running() as app:

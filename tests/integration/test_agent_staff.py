@@ -3,6 +3,7 @@ attendance, walk-ins, figures. Every staff action is a signed record naming the 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from tests.support.kiosk import STAFF_PIN, KioskSetup
 def staffed(tmp_path: Path, county: TestCounty) -> tuple[KioskSetup, object]:
     kiosk = KioskSetup(county, tmp_path / "kiosk")
     staff_card = county.credential(staff=True, name="李*")
-    kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card.card_id}))
+    kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card}))
     kiosk.put_document(county.programme(programme.rows_to_body([PHONE, TAI_CHI])))
     kiosk.set("rules", "staff_pin_attempts", 3)
     return kiosk, staff_card
@@ -56,6 +57,7 @@ class TestLogin:
         kiosk, staff_card = staffed
         with kiosk.running():
             c = kiosk.client()
+            assert "staff-card" == c.call("tap", text=county.qr(staff_card))["outcome"]
             for left in (2, 1):
                 with pytest.raises(ControlError) as err:
                     c.call("staff.login", card_id=staff_card.card_id, pin="0000")
@@ -66,6 +68,65 @@ class TestLogin:
             with pytest.raises(ControlError) as err:  # even the right PIN, while locked out
                 c.call("staff.login", card_id=staff_card.card_id, pin=STAFF_PIN)
             assert "locked-out" == err.value.code
+            c.close()
+
+    def test_the_lock_out_survives_an_agent_restart(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        with kiosk.running():
+            c = kiosk.client()
+            c.call("tap", text=county.qr(staff_card))
+            for _ in range(3):
+                with pytest.raises(ControlError):
+                    c.call("staff.login", card_id=staff_card.card_id, pin="0000")
+            c.close()
+        with kiosk.running():  # a new agent process state: the lock-out is in the journal
+            c = kiosk.client()
+            c.call("tap", text=county.qr(staff_card))
+            with pytest.raises(ControlError) as err:
+                c.call("staff.login", card_id=staff_card.card_id, pin=STAFF_PIN)
+            assert "locked-out" == err.value.code
+            c.close()
+
+    def test_wrong_pins_before_a_restart_still_count_after_it(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        with kiosk.running():
+            c = kiosk.client()
+            c.call("tap", text=county.qr(staff_card))
+            for _ in range(2):
+                with pytest.raises(ControlError):
+                    c.call("staff.login", card_id=staff_card.card_id, pin="0000")
+            c.close()
+        with kiosk.running():
+            c = kiosk.client()
+            c.call("tap", text=county.qr(staff_card))
+            with pytest.raises(ControlError) as err:
+                c.call("staff.login", card_id=staff_card.card_id, pin="0000")
+            assert "locked-out" == err.value.code  # 2 before + 1 after = the configured 3
+            c.close()
+
+    def test_the_pin_alone_without_the_card_tapped_opens_nothing(self, staffed, county: TestCounty) -> None:
+        kiosk, staff_card = staffed
+        with kiosk.running():
+            c = kiosk.client()
+            with pytest.raises(ControlError) as err:
+                c.call("staff.login", card_id=staff_card.card_id, pin=STAFF_PIN)
+            assert "tap-card" == err.value.code
+            c.close()
+
+    def test_a_roster_in_the_old_pin_only_form_is_refused_with_advice(self, tmp_path: Path,
+                                                                      county: TestCounty) -> None:
+        kiosk = KioskSetup(county, tmp_path / "kiosk")
+        staff_card = county.credential(staff=True, name="李*")
+        old = hashlib.scrypt(STAFF_PIN.encode(), salt=b"s" * 16, n=2**10, r=8, p=1, dklen=32).hex()
+        kiosk.put_document(county.staff_roster([{
+            "staff_id": "s-0001", "card": staff_card.card_id, "role": "staff", "venues": [kiosk.venue],
+            "pin_hash": f"scrypt$1024$8$1${(b's' * 16).hex()}${old}"}]))
+        with kiosk.running():
+            c = kiosk.client()
+            c.call("tap", text=county.qr(staff_card))
+            with pytest.raises(ControlError) as err:
+                c.call("staff.login", card_id=staff_card.card_id, pin=STAFF_PIN)
+            assert "pin-old-form" == err.value.code and "re-issue" in err.value.en
             c.close()
 
     def test_a_resident_card_is_not_staff(self, staffed, county: TestCounty) -> None:

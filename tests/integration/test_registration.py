@@ -29,7 +29,7 @@ def kiosk(tmp_path: Path, county: TestCounty) -> tuple[KioskSetup, object]:
     setup.set("kiosk", "driven_clock", "2026-11-23T08:00:00+08:00")  # a Monday; the course is on Wednesdays
     setup.set("rules", "debounce_seconds", 0)
     staff_card = county.credential(staff=True, name="李*")
-    setup.put_document(setup.staff_roster({"s-0001": staff_card.card_id}))
+    setup.put_document(setup.staff_roster({"s-0001": staff_card}))
     setup.put_document(county.programme(programme.rows_to_body([ROW, WALK_IN])))
     return setup, staff_card
 

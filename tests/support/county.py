@@ -39,7 +39,7 @@ class TestCounty:  # noqa: D101 (not a test class)
         return card.Credential(
             issuer=self.county_id, issued_at=int(NOW.timestamp()), learner=learner,
             card=os.urandom(card.CARD_ID_BYTES), groups=groups, staff=staff, name=name,
-            expires=expires,
+            expires=expires, staff_secret=os.urandom(16) if staff else None,
         )
 
     def card_bytes(self, cred: card.Credential) -> bytes:

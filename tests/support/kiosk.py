@@ -16,6 +16,7 @@ from kiosk.signer import write_key
 from learncard import config, kiosk_app
 from learncard.config import to_toml
 from learncard.settings import SCHEMA
+from records import card
 from records import county as county_docs
 from tests.support.county import TestCounty
 
@@ -67,11 +68,12 @@ class KioskSetup:
         name = f"{doc.kind}.jws"
         (state / name).write_text(doc.token)
 
-    def staff_roster(self, staff_cards: dict[str, str], version: int = 1) -> county_docs.Document:
-        """staff id -> card id; every PIN is STAFF_PIN (scrypt with a small n for speed)."""
-        entries = [{"staff_id": sid, "card": card_id, "role": "staff", "venues": [self.venue],
-                    "pin_hash": county_docs.hash_pin(STAFF_PIN, os.urandom(16), n=2**10)}
-                   for sid, card_id in staff_cards.items()]
+    def staff_roster(self, staff_cards: dict[str, card.Credential], version: int = 1) -> county_docs.Document:
+        """staff id -> staff card; every PIN is STAFF_PIN, hashed with the card's secret
+        (scrypt with a small n for speed)."""
+        entries = [{"staff_id": sid, "card": cred.card_id, "role": "staff", "venues": [self.venue],
+                    "pin_hash": county_docs.hash_pin(STAFF_PIN, cred.staff_secret or b"", os.urandom(16), n=2**10)}
+                   for sid, cred in staff_cards.items()]
         return self.county.staff_roster(entries, version=version)
 
     @contextmanager

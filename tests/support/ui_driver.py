@@ -164,7 +164,7 @@ def main() -> None:
         def credential(**kw: Any) -> Any:
             cred = original(**kw)
             if kw.get("staff"):
-                doc = kiosk.staff_roster({"s-0001": cred.card_id}, version=2 + len(seen))
+                doc = kiosk.staff_roster({"s-0001": cred}, version=2 + len(seen))
                 running.agent.docs.update("staff", doc.token)
             return cred
 

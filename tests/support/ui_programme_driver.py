@@ -187,7 +187,7 @@ def main() -> None:
         def credential(**kw: Any) -> Any:
             cred = original(**kw)
             if kw.get("staff"):
-                running.agent.docs.update("staff", kiosk.staff_roster({"s-0001": cred.card_id}, version=2).token)
+                running.agent.docs.update("staff", kiosk.staff_roster({"s-0001": cred}, version=2).token)
             return cred
 
         county.credential = credential  # type: ignore[method-assign]

@@ -78,11 +78,21 @@ class TestIssueVerify:
 
 class TestSizes:
     def test_without_name_fits_ntag213(self, c: TestCounty) -> None:
-        """Worst case without the name: all groups, staff role, expiry, a 13-digit code."""
-        cred = c.credential(name=None, staff=True, groups=15, expires=4_102_444_800,
-                            learner=9_999_999_999_994)
+        """A resident's card, worst case without the name: all groups, expiry, a 13-digit code."""
+        cred = c.credential(name=None, groups=15, expires=4_102_444_800, learner=9_999_999_999_994)
         tlv = our_ndef.type2_tlv(card.to_ndef(c.card_bytes(cred)))
         assert len(tlv) <= our_ndef.NTAG213_BYTES, len(tlv)
+
+    def test_a_staff_card_with_its_pin_secret_fits_ntag215(self, c: TestCounty) -> None:
+        """Staff cards carry 16 more bytes (the PIN secret, claim -6): an NTAG215, worst case
+        with every optional claim and a long masked name."""
+        cred = c.credential(name="欧阳*明", staff=True, groups=15, expires=4_102_444_800,
+                            learner=9_999_999_999_994)
+        assert cred.staff_secret is not None and 16 == len(cred.staff_secret)
+        data = c.card_bytes(cred)
+        assert cred.staff_secret == card.verify(data, {c.county_id: c.issuer.public_key()}).staff_secret
+        assert cred.staff_secret.hex() not in repr(cred)
+        assert "NTAG215" == our_ndef.smallest_ntag(card.to_ndef(data))
 
     def test_with_a_masked_name_which_tag(self, c: TestCounty) -> None:
         cred = c.credential(name="欧阳*明", groups=15)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -69,15 +70,39 @@ def county_revoked(doc: county.Document) -> frozenset[str]:
 
 
 class TestPins:
-    def test_right_and_wrong_pin(self) -> None:
-        stored = county.hash_pin("4821", os.urandom(16), n=2**10)
-        assert county.check_pin("4821", stored)
-        assert not county.check_pin("4822", stored)
-        assert "4821" not in stored
+    SECRET = bytes(range(16))
+
+    def test_right_and_wrong_pin_with_the_card_secret(self) -> None:
+        stored = county.hash_pin("4821", self.SECRET, os.urandom(16), n=2**10)
+        assert county.check_pin("4821", self.SECRET, stored)
+        assert not county.check_pin("4822", self.SECRET, stored)
+        assert "4821" not in stored and self.SECRET.hex() not in stored
+
+    def test_the_pin_alone_never_verifies(self) -> None:
+        """What a stolen kiosk holds: the roster, not the card. Every PIN fails without the
+        card's secret, and with any other secret."""
+        stored = county.hash_pin("4821", self.SECRET, os.urandom(16), n=2**10)
+        assert not county.check_pin("4821", None, stored)
+        assert not county.check_pin("4821", b"", stored)
+        assert not county.check_pin("4821", bytes(16), stored)
+        salt, digest = stored.split("$")[4:]
+        assert digest != hashlib.scrypt(b"4821", salt=bytes.fromhex(salt), n=2**10, r=8, p=1, dklen=32).hex()
+
+    def test_a_short_secret_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="16 bytes"):
+            county.hash_pin("4821", b"short", os.urandom(16), n=2**10)
 
     def test_salted(self) -> None:
-        assert county.hash_pin("4821", b"a" * 16, n=2**10) != county.hash_pin("4821", b"b" * 16, n=2**10)
+        assert (county.hash_pin("4821", self.SECRET, b"a" * 16, n=2**10)
+                != county.hash_pin("4821", self.SECRET, b"b" * 16, n=2**10))
 
-    @pytest.mark.parametrize("stored", ["", "plain", "md5$x$y", "scrypt$x$8$1$00$00"])
+    def test_the_old_pin_only_form_is_recognised_and_never_matches(self) -> None:
+        salt = b"s" * 16
+        old = hashlib.scrypt(b"4821", salt=salt, n=2**10, r=8, p=1, dklen=32).hex()
+        stored = f"scrypt$1024$8$1${salt.hex()}${old}"
+        assert county.OLD_PIN_SCHEME == county.pin_scheme(stored)
+        assert not county.check_pin("4821", self.SECRET, stored)
+
+    @pytest.mark.parametrize("stored", ["", "plain", "md5$x$y", "scrypt-card$x$8$1$00$00"])
     def test_garbage_hash_never_matches(self, stored: str) -> None:
-        assert not county.check_pin("4821", stored)
+        assert not county.check_pin("4821", self.SECRET, stored)
