@@ -41,6 +41,7 @@ import fastjsonschema
 import orjson
 
 from gateway.county_files import CountyFiles
+from gateway.plausibility import Plausibility
 from gateway.store import Chain, Store, Tx
 from gateway.sun_check import SunCheck
 from records import jws
@@ -106,6 +107,7 @@ class Ingest:
         self.now = now
         self.sun_check = sun_check  # NTAG 424 DNA anti-clone check (gateway/sun_check.py)
         self.max_ahead = max_ahead
+        self.plausibility = Plausibility(county.registry, lambda: county.document("staff"))
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:
         """One message from the topic of ``kiosk`` (the connection's identity)."""
@@ -164,6 +166,7 @@ class Ingest:
                     for line in group:
                         tx.delete_rejected(kiosk, epoch, line.seq)
                 out.receipts.append(self._epoch(tx, kiosk, epoch, group, out, received_ms))
+            out.verified = self.plausibility.review(tx, kiosk, out.verified)  # implausible: held
             if out.stored:
                 tx.touch_kiosk(kiosk)
         return out

@@ -135,6 +135,7 @@ class Relay:
         """Relay one batch; returns how many records were handled (0: nothing to do)."""
         self.retry_deadletters()
         cursor = self.cursor()
+        self.relay_released(cursor)
         rows = self.store.records_after(cursor, self.batch_size)
         if not rows:
             return 0
@@ -149,6 +150,18 @@ class Relay:
             self.deliver(batch)  # raises LrsUnavailable: the cursor stays
         self._advance(rows[-1][0])
         return len(rows)
+
+    def relay_released(self, cursor: int) -> None:
+        """Records accepted after review that the cursor passed while they were held."""
+        released = self.store.released_behind(cursor)
+        if not released:
+            return
+        links = self.links()
+        for record_id, token in released:
+            statement = self.statement(parse_unverified(token), links)
+            if statement is not None:
+                self.deliver([(record_id, statement)])  # raises LrsUnavailable: tried again next step
+            self.store.mark_relayed(record_id)
 
     def deliver(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         answer = self.client.post([s for _, s in batch])

@@ -67,7 +67,18 @@ SCHEMA = [
             WHERE reason IN ('bad-signature', 'wrong-kiosk');
         DELETE FROM rejected WHERE reason IN ('bad-signature', 'wrong-kiosk')
     """),
+    ("0004-review", """
+        CREATE TABLE attendance (
+            record_id TEXT PRIMARY KEY, kind TEXT NOT NULL, learner TEXT NOT NULL, venue TEXT NOT NULL,
+            day TEXT NOT NULL, minutes INTEGER NOT NULL);
+        CREATE INDEX attendance_day ON attendance (learner, day);
+        CREATE TABLE held (
+            record_id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, reasons TEXT NOT NULL, state TEXT NOT NULL,
+            held_ms BIGINT NOT NULL, decided_ms BIGINT NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '',
+            relayed INTEGER NOT NULL DEFAULT 0)
+    """),
 ]
+HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 
 
 @dataclass
@@ -194,6 +205,30 @@ class Tx:
             (kiosk, epoch, lo, hi, kiosk, epoch, lo, hi)).fetchall()
         return {int(r[0]) for r in rows}
 
+    # --- plausibility (gateway/plausibility.py) ---------------------------------------------
+
+    def note_attendance(self, record_id: str, kind: str, learner: str, venue: str, day: str, minutes: int) -> None:
+        self.execute("INSERT INTO attendance VALUES (?,?,?,?,?,?) ON CONFLICT (record_id) DO NOTHING",
+                     (record_id, kind, learner, venue, day, minutes))
+
+    def checkin_of(self, record_id: str) -> tuple[str, str] | None:
+        """(learner, venue) of a stored check-in."""
+        row = self.one("SELECT learner, venue FROM attendance WHERE record_id = ? AND kind = 'attendance.checkin'",
+                       (record_id,))
+        return None if row is None else (row[0], row[1])
+
+    def credited_minutes(self, learner: str, day: str) -> int:
+        """Minutes credited to a learner on a day, but for records held or voided."""
+        row = self.one("SELECT coalesce(sum(a.minutes), 0) FROM attendance a LEFT JOIN held h "
+                       "ON h.record_id = a.record_id WHERE a.learner = ? AND a.day = ? "
+                       "AND (h.state IS NULL OR h.state = ?)", (learner, day, ACCEPTED))
+        return int(row[0])
+
+    def hold(self, record_id: str, kiosk: str, reasons: list[str]) -> None:
+        self.execute("INSERT INTO held (record_id, kiosk, reasons, state, held_ms) VALUES (?,?,?,?,?) "
+                     "ON CONFLICT (record_id) DO NOTHING",
+                     (record_id, kiosk, ",".join(reasons), HELD, int(time.time() * 1000)))
+
     def touch_kiosk(self, kiosk: str) -> None:
         self.execute("INSERT INTO kiosk_status (kiosk, status, received_ms, last_record_ms) VALUES (?, '{}', 0, ?) "
                      "ON CONFLICT (kiosk) DO UPDATE SET last_record_ms = excluded.last_record_ms",
@@ -307,9 +342,37 @@ class Store:
         return [r[0] for r in self.query("SELECT token FROM records WHERE kiosk = ? ORDER BY epoch, seq", (kiosk,))]
 
     def records_after(self, cursor: int, limit: int) -> list[tuple[int, str]]:
-        """(commit sequence, token) of committed records after ``cursor``, in commit order."""
+        """(commit sequence, token) of committed records after ``cursor``, in commit order —
+        for use: records held for review (or voided) are left out, accepted ones are in."""
         return [(int(r[0]), r[1]) for r in self.query(
-            "SELECT rowid_, token FROM records WHERE rowid_ > ? ORDER BY rowid_ LIMIT ?", (cursor, limit))]
+            "SELECT rowid_, token FROM records WHERE rowid_ > ? AND id NOT IN "
+            "(SELECT record_id FROM held WHERE state <> ?) ORDER BY rowid_ LIMIT ?", (cursor, ACCEPTED, limit))]
+
+    def held_records(self, state: str | None = HELD) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT h.record_id, h.kiosk, h.reasons, h.state, h.held_ms, h.decided_ms, h.note, r.type, r.venue, "
+            "r.time, r.token FROM held h JOIN records r ON r.id = h.record_id "
+            "WHERE (? = '' OR h.state = ?) ORDER BY h.held_ms, r.rowid_", (state or "", state or ""))
+        keys = ("record_id", "kiosk", "reasons", "state", "held_ms", "decided_ms", "note", "type", "venue", "time",
+                "token")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def decide(self, record_id: str, state: str, note: str) -> bool:
+        """Accept or void a held record (only a record still held); False if there is none."""
+        with self.tx() as tx:
+            done = tx.execute("UPDATE held SET state = ?, decided_ms = ?, note = ? WHERE record_id = ? AND state = ?",
+                              (state, int(time.time() * 1000), note, record_id, HELD)).rowcount
+        return bool(done)
+
+    def released_behind(self, cursor: int) -> list[tuple[str, str]]:
+        """(record id, token) of accepted records the relay's cursor passed while they were held."""
+        return [(r[0], r[1]) for r in self.query(
+            "SELECT r.id, r.token FROM held h JOIN records r ON r.id = h.record_id "
+            "WHERE h.state = ? AND h.relayed = 0 AND r.rowid_ <= ? ORDER BY r.rowid_", (ACCEPTED, cursor))]
+
+    def mark_relayed(self, record_id: str) -> None:
+        with self.tx() as tx:
+            tx.execute("UPDATE held SET relayed = 1 WHERE record_id = ?", (record_id,))
 
     def known_positions(self, kiosk: str, lines: list[tuple[int, int, str]]) -> dict[tuple[int, int, str], str]:
         """Which (epoch, seq, hash) of this kiosk are stored or rejected already — "" for a

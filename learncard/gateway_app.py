@@ -20,6 +20,7 @@ from gateway.inbox import Bounds
 from gateway.ingest import Ingest
 from gateway.lrs import LrsClient
 from gateway.metrics import Metrics, serve
+from gateway.plausibility import Limits
 from gateway.relay import Relay, deadletter_rows
 from gateway.service import GatewayService, Limits
 from gateway.store import Store
@@ -213,7 +214,9 @@ def make_ingest(cfg: Config, store: Store, county: CountyFiles) -> Ingest:
         sun = sun_check.from_config(g)
     except SunError as err:
         raise ConfigError(f"gateway.sun_master_key: {err}") from err
-    return Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"])
+    ingest = Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"])
+    ingest.plausibility.limits = Limits(**cfg["plausibility"])
+    return ingest
 
 
 def _build(cfg: Config) -> GatewayApp:

@@ -26,6 +26,9 @@ def register(cli: click.Group) -> None:
     from learncard.commands import gateway_programme
 
     gateway_programme.register(gateway.group)
+    from learncard.commands import gateway_review
+
+    gateway_review.register(gateway.group)
     provision_cards.register(provision.group)
     from learncard.commands import provision_programme
 

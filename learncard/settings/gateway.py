@@ -46,6 +46,13 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "username": Key(""),
         "password": Key("", "secret"),
     },
+    # bounds for holding implausible records (gateway/plausibility.py) until the county's
+    # credit-rules document supplies them
+    "plausibility": {
+        "max_session_minutes": Key(240, "int", help="most minutes one check-out or manual attendance may credit"),
+        "max_day_minutes": Key(600, "int", help="most minutes a learner may be credited in one day"),
+        "presence_slack_minutes": Key(30, "int", help="credited minutes may pass time present by this much"),
+    },
     "store": {
         "url": Key("sqlite:///var/lib/learncard/gateway.sqlite3",
                    help="sqlite:///path or postgresql://..."),

@@ -1,0 +1,140 @@
+"""Plausibility of verified records: what a stolen signing key could still make up.
+
+A record whose signature verifies is what the kiosk's key signed — not necessarily what
+happened. After each message's records are stored, every one is checked here:
+
+- ``wrong-venue``: the record names a venue other than its kiosk's enrolled venue;
+- ``staff-unknown`` / ``staff-venue``: a staff id (session opener or closer, manual
+  attendance, enrolment) not on the county's staff roster, or not allowed at that venue;
+- ``minutes-over-session``: a check-out or manual attendance credits more minutes than one
+  session may (``[plausibility] max_session_minutes``);
+- ``minutes-over-presence``: a check-out credits more minutes than the learner was present
+  (plus ``presence_slack_minutes`` for rounding);
+- ``minutes-over-day``: the learner's credited minutes that day (venue's time zone, records
+  in use) would pass ``max_day_minutes``;
+- ``no-checkin``: a check-out whose check-in is not a stored check-in of that learner at
+  that venue (from any of the venue's kiosks).
+
+An implausible record is stored (its chain position is real) but **held for review**: an
+alert is written, it is not republished on the verified stream, and the relay, reports and
+exports leave it out (``Store.records_after``) until county IT accepts it (``learncard gateway
+review accept``) — or voids it (kept, marked void, never used).
+
+The bounds come from the gateway configuration's ``[plausibility]`` section until the county's
+credit-rules document supplies them (see docs/gateway.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gateway.store import Tx
+from records.county import Document, Registry
+from records.record import Record, parse_time, parse_unverified
+
+DEFAULT_ZONE = "Asia/Shanghai"
+STAFF_FIELDS = {"session.opened", "session.closed", "attendance.manual", "enrollment"}
+CREDITED = {"attendance.checkout", "attendance.manual"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_session_minutes: int = 240
+    max_day_minutes: int = 600
+    presence_slack_minutes: int = 30
+
+
+def day_of(moment: datetime, zone: str) -> str:
+    try:
+        return moment.astimezone(ZoneInfo(zone)).date().isoformat()
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.astimezone(ZoneInfo(DEFAULT_ZONE)).date().isoformat()
+
+
+# --- pure decisions ------------------------------------------------------------------------
+
+def venue_problem(rec: Record, enrolled_venue: str | None) -> list[str]:
+    return [] if rec.event["venue"] == enrolled_venue else ["wrong-venue"]
+
+
+def staff_problem(rec: Record, roster: dict[str, dict[str, Any]]) -> list[str]:
+    staff_id = rec.data.get("staff_id") if rec.type in STAFF_FIELDS else None
+    if staff_id is None:
+        return []
+    entry = roster.get(str(staff_id))
+    if entry is None:
+        return ["staff-unknown"]
+    venues = entry.get("venues") or []
+    if isinstance(venues, list) and "*" not in venues and rec.event["venue"] not in venues:
+        return ["staff-venue"]
+    return []
+
+
+def minutes_problem(rec: Record, limits: Limits, credited_that_day: int) -> list[str]:
+    if rec.type not in CREDITED:
+        return []
+    minutes = int(rec.data.get("minutes_credited", 0))
+    problems = []
+    if minutes > limits.max_session_minutes:
+        problems.append("minutes-over-session")
+    if rec.type == "attendance.checkout" and \
+            minutes * 60 > int(rec.data.get("seconds_present", 0)) + limits.presence_slack_minutes * 60:
+        problems.append("minutes-over-presence")
+    if credited_that_day + minutes > limits.max_day_minutes:
+        problems.append("minutes-over-day")
+    return problems
+
+
+def pairing_problem(rec: Record, checkin: tuple[str, str] | None) -> list[str]:
+    if rec.type != "attendance.checkout":
+        return []
+    if checkin is None or checkin != (rec.data["learner"], rec.event["venue"]):
+        return ["no-checkin"]
+    return []
+
+
+# --- applied to one message's stored records --------------------------------------------------
+
+class Plausibility:
+    def __init__(self, registry: Callable[[], Registry], staff: Callable[[], Document | None],
+                 limits: Limits | None = None) -> None:
+        self.registry = registry
+        self.staff = staff
+        self.limits = limits or Limits()
+
+    def _roster(self) -> dict[str, dict[str, Any]]:
+        doc = self.staff()
+        entries = [] if doc is None else doc.body.get("staff", [])
+        return {str(e.get("staff_id")): e for e in entries if isinstance(e, dict)}
+
+    def review(self, tx: Tx, kiosk: str, verified: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Check the (venue, token) records just stored for ``kiosk`` (in chain order); hold
+        the implausible ones. Returns the ones that may be published as verified."""
+        if not verified:
+            return verified
+        registry, roster = self.registry(), self._roster()
+        enrolled = registry.venue_of(kiosk)
+        kept = []
+        for venue, token in verified:
+            rec = parse_unverified(token)
+            problems = venue_problem(rec, enrolled) + staff_problem(rec, roster)
+            if "learner" in rec.data and rec.type in CREDITED | {"attendance.checkin"}:
+                zone = str(registry.venues.get(rec.event["venue"], {}).get("timezone") or DEFAULT_ZONE)
+                day = day_of(parse_time(rec.event["time"]), zone)
+                learner = str(rec.data["learner"])
+                if rec.type in CREDITED:
+                    problems += minutes_problem(rec, self.limits, tx.credited_minutes(learner, day))
+                problems += pairing_problem(rec, tx.checkin_of(str(rec.data.get("checkin_id", ""))))
+                tx.note_attendance(rec.id, rec.type, learner, rec.event["venue"], day,
+                                   int(rec.data.get("minutes_credited", 0)))
+            if problems:
+                tx.hold(rec.id, kiosk, problems)
+                tx.alert(kiosk, "implausible", f"record {rec.id} ({rec.type}) held for review: "
+                         + ", ".join(problems))
+            else:
+                kept.append((venue, token))
+        return kept
