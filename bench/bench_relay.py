@@ -27,10 +27,17 @@ BATCH = 100
 HOME = "https://learn.county-bench.example"
 
 
-def checkout(i: int) -> dict:
+def checkout(i: int, checkin_id: str | None = None) -> dict:
     return {"learner": learner_code(100_000_000_000 + i), "card": "ab" * 8, "session_id": None,
-            "checkin_id": str(uuid.uuid4()), "checkin_time": "2026-11-23T09:02:00.000+08:00",
+            "checkin_id": checkin_id or str(uuid.uuid4()), "checkin_time": "2026-11-23T09:02:00.000+08:00",
             "seconds_present": 3600, "minutes_credited": 60, "how": "qr"}
+
+
+def visit(chain: KioskChain, i: int) -> list:
+    """A check-in and its check-out (the gateway holds a check-out without its check-in)."""
+    checkin = chain.next("attendance.checkin", {"learner": learner_code(100_000_000_000 + i), "card": "ab" * 8,
+                                                "session_id": None, "how": "qr", "groups": []})
+    return [checkin, chain.next("attendance.checkout", checkout(i, checkin.id))]
 
 
 def raw_rate(lrs: Lrs, statements: list[dict]) -> float:
@@ -58,9 +65,9 @@ def run(quick: bool) -> list[Result]:
             files.load(first=True)
             store = Store.open(f"sqlite:///{folder / 'gw.sqlite3'}")
             chain = KioskChain(county)
-            recs = [chain.next("attendance.checkout", checkout(i)) for i in range(n)]
+            recs = [r for i in range(n) for r in visit(chain, i)]  # n statements: check-ins have none
             ingest = Ingest(store, files, lambda: NOW)
-            for i in range(0, n, 200):
+            for i in range(0, len(recs), 200):
                 ingest.handle("k-test-1", payload(recs[i:i + 200]))
             # the baseline: the same kind of statements, other ids, posted raw
             others = [chain.next("attendance.checkout", checkout(n + i)) for i in range(n)]

@@ -5,7 +5,8 @@ happened. After each message's records are stored, every one is checked here:
 
 - ``wrong-venue``: the record names a venue other than its kiosk's enrolled venue;
 - ``staff-unknown`` / ``staff-venue``: a staff id (session opener or closer, manual
-  attendance, enrolment) not on the county's staff roster, or not allowed at that venue;
+  attendance, enrolment) not on the county's staff roster, or not allowed at that venue
+  (unchecked, with a warning, while the gateway has no roster loaded at all);
 - ``minutes-over-session``: a check-out or manual attendance credits more minutes than one
   session may (``[plausibility] max_session_minutes``);
 - ``minutes-over-presence``: a check-out credits more minutes than the learner was present
@@ -26,6 +27,7 @@ credit-rules document supplies them (see docs/gateway.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,6 +37,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gateway.store import Tx
 from records.county import Document, Registry
 from records.record import Record, parse_time, parse_unverified
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ZONE = "Asia/Shanghai"
 STAFF_FIELDS = {"session.opened", "session.closed", "attendance.manual", "enrollment"}
@@ -61,9 +65,9 @@ def venue_problem(rec: Record, enrolled_venue: str | None) -> list[str]:
     return [] if rec.event["venue"] == enrolled_venue else ["wrong-venue"]
 
 
-def staff_problem(rec: Record, roster: dict[str, dict[str, Any]]) -> list[str]:
+def staff_problem(rec: Record, roster: dict[str, dict[str, Any]] | None) -> list[str]:
     staff_id = rec.data.get("staff_id") if rec.type in STAFF_FIELDS else None
-    if staff_id is None:
+    if staff_id is None or roster is None:
         return []
     entry = roster.get(str(staff_id))
     if entry is None:
@@ -105,10 +109,18 @@ class Plausibility:
         self.registry = registry
         self.staff = staff
         self.limits = limits or Limits()
+        self._warned = False
 
-    def _roster(self) -> dict[str, dict[str, Any]]:
+    def _roster(self) -> dict[str, dict[str, Any]] | None:
+        """The staff roster by staff id; None (staff ids unchecked, logged once) while the
+        gateway has none loaded."""
         doc = self.staff()
-        entries = [] if doc is None else doc.body.get("staff", [])
+        if doc is None:
+            if not self._warned:
+                log.warning("no staff roster is loaded: staff ids in records are not checked")
+                self._warned = True
+            return None
+        entries = doc.body.get("staff", [])
         return {str(e.get("staff_id")): e for e in entries if isinstance(e, dict)}
 
     def review(self, tx: Tx, kiosk: str, verified: list[tuple[str, str]]) -> list[tuple[str, str]]:

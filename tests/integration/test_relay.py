@@ -57,8 +57,10 @@ def fill(store: Store, county: TestCounty, tmp_path: Path, kiosk: str | None = N
                                   "planned_end": "2026-11-23T10:30:00.000+08:00", "credit_rule": rule}),
         k.next("attendance.checkin", {"learner": learner, "card": "ab" * 8, "session_id": session, "how": "nfc",
                                       "groups": ["elder"]}),
+    ]
+    recs += [
         k.next("attendance.checkout", {"learner": learner, "card": "ab" * 8, "session_id": session,
-                                       "checkin_id": str(uuid.uuid4()), "checkin_time": "2026-11-23T09:02:00.000+08:00",
+                                       "checkin_id": recs[1].id, "checkin_time": "2026-11-23T09:02:00.000+08:00",
                                        "seconds_present": 5400, "minutes_credited": 90, "how": "nfc"}),
         k.next("rating", {"learner": learner, "session_id": session, "score": 4}),
         k.next("attendance.manual", {"learner": learner_code(222_333_444_555), "temporary": False,

@@ -36,13 +36,14 @@ def month_of_records(county: TestCounty) -> list:
     for learner, groups in ((A, ["elder"]), (B, ["elder", "disabled"])):
         recs.append(k.next("attendance.checkin", {"learner": learner, "card": "ab" * 8, "session_id": taiji,
                                                   "how": "nfc", "groups": groups}, step_s=60))
+    checkin_of = {A: recs[1].id, B: recs[2].id}
     recs.append(k.next("attendance.checkout", {"learner": A, "card": "ab" * 8, "session_id": taiji,
-                                               "checkin_id": str(uuid.uuid4()), "checkin_time": "2026-11-30T23:01:00.000+08:00",
+                                               "checkin_id": checkin_of[A], "checkin_time": "2026-11-30T23:01:00.000+08:00",
                                                "seconds_present": 1500, "minutes_credited": 15, "how": "nfc"}, step_s=1500))
     recs.append(k.next("rating", {"learner": A, "session_id": taiji, "score": 4}))
     k.time = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # Dec 1 00:30 in China
     recs.append(k.next("attendance.checkout", {"learner": B, "card": None, "session_id": taiji,
-                                               "checkin_id": str(uuid.uuid4()), "checkin_time": "2026-11-30T23:02:00.000+08:00",
+                                               "checkin_id": checkin_of[B], "checkin_time": "2026-11-30T23:02:00.000+08:00",
                                                "seconds_present": 5280, "minutes_credited": 75, "how": "auto"}))
     recs.append(k.next("session.closed", {"session_id": taiji, "staff_id": "s-0001", "attendances": 2,
                                           "auto_checkouts": 1}))

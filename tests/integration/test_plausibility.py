@@ -1,0 +1,178 @@
+"""Issue 11, deliverable 6: a stolen signing key makes records that verify but cannot be true.
+Real processes: Mosquitto, `learncard gateway run` relaying to the test LRS, and the
+`learncard gateway review` and `export` commands.
+
+The thief holds kiosk k-a's signing key (enrolled at venue v-a) and publishes, on k-a's own
+topic, 28 check-outs of 1,440 minutes for one learner on one day, a manual attendance by a
+staff id not on the roster, records claiming venue v-b, and a check-out without a check-in.
+All are stored (their chain positions are real) but held: not relayed, not on the verified
+stream, not exported — until county IT accepts one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway import plausibility
+from gateway.lrs import LrsClient
+from gateway.xapi import statement_id
+from records.ids import learner_code
+from records.record import Record, parse_unverified
+from tests.support.county import TestCounty
+from tests.support.gateway import KioskChain, payload
+from tests.support.lrs import Lrs
+from tests.support.mosquitto import Mosquitto
+from tests.support.mqtt import TestClient
+from tests.support.venue import ROOT, GatewayProcess, wait_until
+
+L1, L2, L3 = learner_code(300_000_000_001), learner_code(300_000_000_002), learner_code(300_000_000_003)
+
+
+@pytest.fixture(scope="module")
+def lrs() -> Iterator[Lrs]:
+    server = Lrs().start()
+    yield server
+    server.stop()
+
+
+def checkin(k: KioskChain, learner: str) -> Record:
+    return k.next("attendance.checkin", {"learner": learner, "card": "ab" * 8, "session_id": None, "how": "nfc",
+                                         "groups": []})
+
+
+def checkout(k: KioskChain, learner: str, checkin_id: str, minutes: int, seconds: int) -> Record:
+    return k.next("attendance.checkout", {"learner": learner, "card": "ab" * 8, "session_id": None,
+                                          "checkin_id": checkin_id, "checkin_time": "2026-11-23T09:02:00.000+08:00",
+                                          "seconds_present": seconds, "minutes_credited": minutes, "how": "nfc"})
+
+
+def learncard(gateway: GatewayProcess, *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "learncard", "gateway", "--config", str(gateway.config), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert 0 == done.returncode, done.stderr
+    return done.stdout
+
+
+def test_a_stolen_key_cannot_credit_what_could_not_have_happened(tmp_path: Path, county: TestCounty,
+                                                                  lrs: Lrs) -> None:
+    broker = Mosquitto(tmp_path / "broker").start()
+    gateway = GatewayProcess(county, tmp_path / "gateway", broker, kiosks={"k-a": "v-a", "k-b": "v-b"},
+                             lrs_endpoint=lrs.endpoint)
+    (gateway.folder / "staff.jws").write_text(county.staff_roster([
+        {"staff_id": "s-0001", "card": "cd" * 8, "role": "staff", "venues": ["v-a"], "pin_hash": "unused"},
+    ]).token)
+    gateway.start()
+    thief = TestClient(broker.port)
+    watcher = TestClient(broker.port)
+    client = LrsClient(lrs.endpoint, "lc", "secret")
+    try:
+        assert thief.wait_connected() and watcher.wait_connected()
+        watcher.subscribe("lc/v1/verified/#")
+        k = KioskChain(county, kiosk="k-a", venue="v-a")
+        held: dict[str, set[str]] = {}
+        # 28 check-outs of a whole day each, for one learner on one day
+        first = checkin(k, L2)
+        for _ in range(28):
+            rec = checkout(k, L2, first.id, 1440, 86_400)
+            held[rec.id] = {"minutes-over-session", "minutes-over-day"}
+        # manual attendance by a staff id that is not on the roster
+        manual = k.next("attendance.manual", {"learner": L3, "temporary": False, "session_id": None,
+                                              "staff_id": "s-9999", "reason": "忘带卡", "minutes_credited": 60})
+        held[manual.id] = {"staff-unknown"}
+        # records claiming another kiosk's venue
+        k.venue = "v-b"
+        elsewhere = checkin(k, L1)
+        rating = k.next("rating", {"learner": L1, "session_id": None, "score": 5})
+        held[elsewhere.id] = held[rating.id] = {"wrong-venue"}
+        k.venue = "v-a"
+        # a check-out whose check-in never happened (here or at any kiosk of the venue)
+        orphan = checkout(k, L1, str(uuid.uuid4()), 30, 1800)
+        held[orphan.id] = {"no-checkin"}
+        # and last, a plausible visit: its statement reaching the LRS shows the relay went past the rest
+        good_in = checkin(k, L1)
+        good_out = checkout(k, L1, good_in.id, 60, 3600)
+
+        def publish_all() -> bool:  # until the gateway has subscribed; a re-sent record is stored once
+            for i in range(0, len(k.made), 10):
+                assert thief.publish("lc/v1/k-a/rec", payload(k.made[i:i + 10])) < 128
+            time.sleep(1)
+            return gateway.count() == len(k.made)
+
+        wait_until("every record stored", publish_all, 90)
+        wait_until("the plausible check-out at the LRS", lambda: statement_id(good_out.id) in
+                   {s["id"] for s in client.get_all()}, 60)
+
+        at_lrs = {s["id"] for s in client.get_all()}
+        assert not {statement_id(r) for r in held} & at_lrs, "a held record was relayed"
+        listed = json.loads(learncard(gateway, "review", "list", "--json"))
+        reasons = {row["record_id"]: set(row["reasons"].split(",")) for row in listed}
+        assert set(held) == set(reasons)
+        for record_id, expected in held.items():
+            assert expected <= reasons[record_id], (record_id, reasons[record_id])
+        store = gateway.store()
+        try:
+            alerts = store.query("SELECT count(*) FROM alerts WHERE kind = 'implausible'")[0][0]
+        finally:
+            store.close()
+        assert len(held) == alerts
+        streamed = set()
+        while not watcher.messages.empty():
+            streamed |= {parse_unverified(t).id for t in watcher.messages.get().payload.decode().split("\n")}
+        assert good_out.id in streamed and not streamed & set(held), "a held record went out as verified"
+        exported = {json.loads(line)["id"] for line in learncard(gateway, "export").splitlines() if line.strip()}
+        assert good_out.id in exported and not exported & set(held)
+
+        # county IT looks at the manual attendance: the staff member was new; accepted, relayed
+        learncard(gateway, "review", "accept", manual.id, "--note", "s-9999 joined this week; roster update due")
+        wait_until("the accepted record at the LRS", lambda: statement_id(manual.id) in
+                   {s["id"] for s in client.get_all()}, 60)
+        assert manual.id in {json.loads(line)["id"] for line in learncard(gateway, "export").splitlines()}
+        learncard(gateway, "review", "void", orphan.id, "--note", "no such visit")
+        still = {row["record_id"] for row in json.loads(learncard(gateway, "review", "list", "--json"))}
+        assert still == set(held) - {manual.id, orphan.id}
+        everything = {row["record_id"]: row["state"] for row in
+                      json.loads(learncard(gateway, "review", "list", "--all", "--json"))}
+        assert ("accepted", "void") == (everything[manual.id], everything[orphan.id])
+        assert orphan.id not in {json.loads(line)["id"] for line in learncard(gateway, "export").splitlines()}
+        assert statement_id(orphan.id) not in {s["id"] for s in client.get_all()}
+    finally:
+        thief.close()
+        watcher.close()
+        gateway.kill()
+        broker.kill()
+
+
+class TestDecisions:
+    """The pure rules, one by one (the test above runs them all through real processes)."""
+
+    def test_minutes(self, county: TestCounty) -> None:
+        k = KioskChain(county)
+        limits = plausibility.Limits(max_session_minutes=240, max_day_minutes=600, presence_slack_minutes=30)
+        fine = checkout(k, L1, str(uuid.uuid4()), 90, 5400)
+        assert [] == plausibility.minutes_problem(fine, limits, 0)
+        assert ["minutes-over-day"] == plausibility.minutes_problem(fine, limits, 520)
+        assert ["minutes-over-presence"] == plausibility.minutes_problem(checkout(k, L1, "x" * 36, 91, 3600),
+                                                                         limits, 0)
+
+    def test_pairing_needs_the_same_learner_at_the_same_venue(self, county: TestCounty) -> None:
+        k = KioskChain(county, venue="v-a")
+        out = checkout(k, L1, str(uuid.uuid4()), 30, 1800)
+        assert [] == plausibility.pairing_problem(out, (L1, "v-a"))
+        assert ["no-checkin"] == plausibility.pairing_problem(out, (L2, "v-a"))
+        assert ["no-checkin"] == plausibility.pairing_problem(out, (L1, "v-b"))
+        assert ["no-checkin"] == plausibility.pairing_problem(out, None)
+
+    def test_staff_at_a_venue_not_theirs(self, county: TestCounty) -> None:
+        k = KioskChain(county, venue="v-b")
+        manual = k.next("attendance.manual", {"learner": L3, "temporary": False, "session_id": None,
+                                              "staff_id": "s-0001", "reason": "忘带卡", "minutes_credited": 60})
+        assert ["staff-venue"] == plausibility.staff_problem(manual, {"s-0001": {"venues": ["v-a"]}})
+        assert [] == plausibility.staff_problem(manual, {"s-0001": {"venues": ["*"]}})
+        assert ["staff-unknown"] == plausibility.staff_problem(manual, {})
