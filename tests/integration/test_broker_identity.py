@@ -25,9 +25,12 @@ from provisioning.errors import HomeError, RequestError
 from provisioning.home import CountyHome
 from records import county
 from records.errors import MalformedRecord
+from tests.integration import test_provision
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import TestClient
 from tests.support.ports import free_port
+
+home = test_provision.home  # the county home fixture (`provision init` of county-3301)
 
 
 def run(*args: str) -> str:
@@ -36,14 +39,6 @@ def run(*args: str) -> str:
         raise result.exception
     assert 0 == result.exit_code, result.output
     return result.output
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "county"
-    run("provision", "--home", str(path), "init", "--county", "county-3301", "--home-page",
-        "https://learn.county-3301.example")
-    return path
 
 
 def enrol(home: Path, out: Path, kiosk: str) -> Path:
