@@ -34,9 +34,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
+
 from gateway.store import Tx
 from records.county import Document, Registry
-from records.record import Record, parse_time, parse_unverified
+from records.encoding import b64url_decode
+from records.record import Record, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,12 @@ def pairing_problem(rec: Record, checkin: tuple[str, str] | None) -> list[str]:
     return []
 
 
+def just_verified(token: str) -> Record:
+    """A record the ingest has just verified, decoded again without the checks (about 9 µs
+    where a full parse costs 45 µs: this runs for every record)."""
+    return Record(token, orjson.loads(b64url_decode(token.split(".", 2)[1])), "")
+
+
 # --- applied to one message's stored records --------------------------------------------------
 
 class Plausibility:
@@ -132,7 +141,7 @@ class Plausibility:
         enrolled = registry.venue_of(kiosk)
         kept = []
         for venue, token in verified:
-            rec = parse_unverified(token)
+            rec = just_verified(token)
             problems = venue_problem(rec, enrolled) + staff_problem(rec, roster)
             if "learner" in rec.data and rec.type in CREDITED | {"attendance.checkin"}:
                 zone = str(registry.venues.get(rec.event["venue"], {}).get("timezone") or DEFAULT_ZONE)
