@@ -14,7 +14,8 @@ happened. After each message's records are stored, every one is checked here:
 - ``minutes-over-day``: the learner's credited minutes that day (venue's time zone, records
   in use) would pass ``max_day_minutes``;
 - ``no-checkin``: a check-out whose check-in is not a stored check-in of that learner at
-  that venue (from any of the venue's kiosks).
+  that venue (from any of the venue's kiosks). Held for this reason alone, it is released
+  by itself when that check-in arrives later (another kiosk of the venue was offline).
 
 An implausible record is stored (its chain position is real) but **held for review**: an
 alert is written, it is not republished on the verified stream, and the relay, reports and
@@ -152,8 +153,12 @@ class Plausibility:
                 problems += pairing_problem(rec, tx.checkin_of(str(rec.data.get("checkin_id", ""))))
                 tx.note_attendance(rec.id, rec.type, learner, rec.event["venue"], day,
                                    int(rec.data.get("minutes_credited", 0)))
+                if rec.type == "attendance.checkin" and not problems:
+                    for released in tx.release_waiting(rec.id, learner, rec.event["venue"]):
+                        log.info("check-out %s released: its check-in %s arrived", released, rec.id)
             if problems:
-                tx.hold(rec.id, kiosk, problems)
+                waits = str(rec.data["checkin_id"]) if problems == ["no-checkin"] else ""
+                tx.hold(rec.id, kiosk, problems, waits)
                 tx.alert(kiosk, "implausible", f"record {rec.id} ({rec.type}) held for review: "
                          + ", ".join(problems))
             else:

@@ -75,7 +75,8 @@ SCHEMA = [
         CREATE TABLE held (
             record_id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, reasons TEXT NOT NULL, state TEXT NOT NULL,
             held_ms BIGINT NOT NULL, decided_ms BIGINT NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '',
-            relayed INTEGER NOT NULL DEFAULT 0)
+            relayed INTEGER NOT NULL DEFAULT 0, waits_for TEXT NOT NULL DEFAULT '');
+        CREATE INDEX held_waits ON held (waits_for)
     """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
@@ -224,10 +225,24 @@ class Tx:
                        "AND (h.state IS NULL OR h.state = ?)", (learner, day, ACCEPTED))
         return int(row[0])
 
-    def hold(self, record_id: str, kiosk: str, reasons: list[str]) -> None:
-        self.execute("INSERT INTO held (record_id, kiosk, reasons, state, held_ms) VALUES (?,?,?,?,?) "
+    def hold(self, record_id: str, kiosk: str, reasons: list[str], waits_for: str = "") -> None:
+        """Hold a record for review; ``waits_for``: the check-in whose arrival releases it."""
+        self.execute("INSERT INTO held (record_id, kiosk, reasons, state, held_ms, waits_for) VALUES (?,?,?,?,?,?) "
                      "ON CONFLICT (record_id) DO NOTHING",
-                     (record_id, kiosk, ",".join(reasons), HELD, int(time.time() * 1000)))
+                     (record_id, kiosk, ",".join(reasons), HELD, int(time.time() * 1000), waits_for))
+
+    def release_waiting(self, checkin_id: str, learner: str, venue: str) -> list[str]:
+        """Release the check-outs held only for want of this check-in (same learner, same
+        venue); returns their record ids."""
+        rows = self.execute(
+            "SELECT h.record_id FROM held h JOIN attendance a ON a.record_id = h.record_id "
+            "WHERE h.waits_for = ? AND h.state = ? AND a.learner = ? AND a.venue = ?",
+            (checkin_id, HELD, learner, venue)).fetchall()
+        released = [r[0] for r in rows]
+        for record_id in released:
+            self.execute("UPDATE held SET state = ?, decided_ms = ?, note = ? WHERE record_id = ?",
+                         (ACCEPTED, int(time.time() * 1000), "released: its check-in arrived", record_id))
+        return released
 
     def touch_kiosk(self, kiosk: str) -> None:
         self.execute("INSERT INTO kiosk_status (kiosk, status, received_ms, last_record_ms) VALUES (?, '{}', 0, ?) "

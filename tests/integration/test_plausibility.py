@@ -176,3 +176,35 @@ class TestDecisions:
         assert ["staff-venue"] == plausibility.staff_problem(manual, {"s-0001": {"venues": ["v-a"]}})
         assert [] == plausibility.staff_problem(manual, {"s-0001": {"venues": ["*"]}})
         assert ["staff-unknown"] == plausibility.staff_problem(manual, {})
+
+
+def test_a_check_out_before_its_check_in_from_another_kiosk_is_released_when_it_arrives(
+        tmp_path: Path, county: TestCounty) -> None:
+    """Two kiosks at venue v-a: k-c's check-out reaches the gateway before k-a (offline) sends
+    the check-in. Held as no-checkin, then released by the check-in itself; a check-out that
+    names k-b's check-in at venue v-b stays held."""
+    from datetime import UTC, datetime
+
+    from gateway.county_files import CountyFiles
+    from gateway.ingest import Ingest
+    from gateway.store import Store
+
+    (tmp_path / "registry.jws").write_text(county.registry({"k-a": "v-a", "k-c": "v-a", "k-b": "v-b"}).token)
+    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
+    files.load(first=True)
+    store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    ingest = Ingest(store, files, lambda: datetime.now(UTC))
+    a, c, b = (KioskChain(county, kiosk=k, venue=v) for k, v in (("k-a", "v-a"), ("k-c", "v-a"), ("k-b", "v-b")))
+    came_in, elsewhere = checkin(a, L1), checkin(b, L2)
+    out = checkout(c, L1, came_in.id, 60, 3600)
+    wrong = checkout(c, L2, elsewhere.id, 60, 3600)
+    assert [] == ingest.handle("k-c", payload([out, wrong])).verified
+    assert {out.id, wrong.id} == {r["record_id"] for r in store.held_records()}
+    ingest.handle("k-b", payload([elsewhere]))
+    ingest.handle("k-a", payload([came_in]))
+    assert [wrong.id] == [r["record_id"] for r in store.held_records()]
+    (released,) = [r for r in store.held_records(None) if r["record_id"] == out.id]
+    assert "accepted" == released["state"] and "check-in arrived" in released["note"]
+    used = {parse_unverified(t).id for _, t in store.records_after(0, 100)}
+    assert out.id in used and wrong.id not in used
+    store.close()
