@@ -54,22 +54,19 @@ def _decide(ctx: click.Context, record_id: str, state: str, note: str) -> None:
                + (" — the relay, reports and exports now use it" if state == ACCEPTED else " — kept, never used"))
 
 
-@review.command("accept")
-@click.argument("record_id")
-@click.option("--note", required=True, help="Why it is right after all (kept with the decision).")
-@click.pass_context
-def review_accept(ctx: click.Context, record_id: str, note: str) -> None:
-    """Release a held record: the relay sends it, reports and exports count it."""
-    _decide(ctx, record_id, ACCEPTED, note)
+def _decision(name: str, state: str, summary: str, note_help: str) -> None:
+    @review.command(name, help=summary)
+    @click.argument("record_id")
+    @click.option("--note", required=True, help=note_help)
+    @click.pass_context
+    def command(ctx: click.Context, record_id: str, note: str) -> None:
+        _decide(ctx, record_id, state, note)
 
 
-@review.command("void")
-@click.argument("record_id")
-@click.option("--note", required=True, help="Why it is void (kept with the decision).")
-@click.pass_context
-def review_void(ctx: click.Context, record_id: str, note: str) -> None:
-    """Mark a held record void: it stays stored, and is never relayed, reported or exported."""
-    _decide(ctx, record_id, VOID, note)
+_decision("accept", ACCEPTED, "Release a held record: the relay sends it, reports and exports count it.",
+          "Why it is right after all (kept with the decision).")
+_decision("void", VOID, "Mark a held record void: it stays stored, and is never relayed, reported or exported.",
+          "Why it is void (kept with the decision).")
 
 
 def register(group: click.Group) -> None:
