@@ -8,7 +8,8 @@ happened. After each message's records are stored, every one is checked here:
   attendance, enrolment) not on the county's staff roster, or not allowed at that venue
   (unchecked, with a warning, while the gateway has no roster loaded at all);
 - ``minutes-over-session``: a check-out or manual attendance credits more minutes than one
-  session may (``[plausibility] max_session_minutes``);
+  session may (``[plausibility] max_session_minutes``), or than the planned length of the
+  session it names (plus ``presence_slack_minutes``);
 - ``minutes-over-presence``: a check-out credits more minutes than the learner was present
   (plus ``presence_slack_minutes`` for rounding);
 - ``minutes-over-day``: the learner's credited minutes that day (venue's time zone, records
@@ -82,12 +83,23 @@ def staff_problem(rec: Record, roster: dict[str, dict[str, Any]] | None) -> list
     return []
 
 
-def minutes_problem(rec: Record, limits: Limits, credited_that_day: int) -> list[str]:
+def planned_minutes(rec: Record) -> int:
+    """A session.opened record's planned length in minutes (0 if it ends before it starts)."""
+    start, end = parse_time(rec.data["planned_start"]), parse_time(rec.data["planned_end"])
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+def minutes_problem(rec: Record, limits: Limits, credited_that_day: int, session_minutes: int | None = None
+                    ) -> list[str]:
+    """``session_minutes``: the planned length of the session the record names, if known."""
     if rec.type not in CREDITED:
         return []
     minutes = int(rec.data.get("minutes_credited", 0))
     problems = []
-    if minutes > limits.max_session_minutes:
+    allowed = limits.max_session_minutes
+    if session_minutes is not None:
+        allowed = min(allowed, session_minutes + limits.presence_slack_minutes)
+    if minutes > allowed:
         problems.append("minutes-over-session")
     if rec.type == "attendance.checkout" and \
             minutes * 60 > int(rec.data.get("seconds_present", 0)) + limits.presence_slack_minutes * 60:
@@ -149,13 +161,17 @@ class Plausibility:
                 day = day_of(parse_time(rec.event["time"]), zone)
                 learner = str(rec.data["learner"])
                 if rec.type in CREDITED:
-                    problems += minutes_problem(rec, self.limits, tx.credited_minutes(learner, day))
+                    session = rec.data.get("session_id")
+                    planned = tx.planned_minutes(str(session)) if session else None
+                    problems += minutes_problem(rec, self.limits, tx.credited_minutes(learner, day), planned)
                 problems += pairing_problem(rec, tx.checkin_of(str(rec.data.get("checkin_id", ""))))
                 tx.note_attendance(rec.id, rec.type, learner, rec.event["venue"], day,
                                    int(rec.data.get("minutes_credited", 0)))
                 if rec.type == "attendance.checkin" and not problems:
                     for released in tx.release_waiting(rec.id, learner, rec.event["venue"]):
                         log.info("check-out %s released: its check-in %s arrived", released, rec.id)
+            if rec.type == "session.opened" and not problems:
+                tx.note_session(str(rec.data["session_id"]), rec.event["venue"], planned_minutes(rec))
             if problems:
                 waits = str(rec.data["checkin_id"]) if problems == ["no-checkin"] else ""
                 tx.hold(rec.id, kiosk, problems, waits)

@@ -76,7 +76,8 @@ SCHEMA = [
             record_id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, reasons TEXT NOT NULL, state TEXT NOT NULL,
             held_ms BIGINT NOT NULL, decided_ms BIGINT NOT NULL DEFAULT 0, note TEXT NOT NULL DEFAULT '',
             relayed INTEGER NOT NULL DEFAULT 0, waits_for TEXT NOT NULL DEFAULT '');
-        CREATE INDEX held_waits ON held (waits_for)
+        CREATE INDEX held_waits ON held (waits_for);
+        CREATE TABLE planned_sessions (session_id TEXT PRIMARY KEY, venue TEXT NOT NULL, minutes INTEGER NOT NULL)
     """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
@@ -211,6 +212,15 @@ class Tx:
     def note_attendance(self, record_id: str, kind: str, learner: str, venue: str, day: str, minutes: int) -> None:
         self.execute("INSERT INTO attendance VALUES (?,?,?,?,?,?) ON CONFLICT (record_id) DO NOTHING",
                      (record_id, kind, learner, venue, day, minutes))
+
+    def note_session(self, session_id: str, venue: str, minutes: int) -> None:
+        self.execute("INSERT INTO planned_sessions VALUES (?,?,?) ON CONFLICT (session_id) DO NOTHING",
+                     (session_id, venue, minutes))
+
+    def planned_minutes(self, session_id: str) -> int | None:
+        """The planned length of a session opened by a stored (not held) record."""
+        row = self.one("SELECT minutes FROM planned_sessions WHERE session_id = ?", (session_id,))
+        return None if row is None else int(row[0])
 
     def checkin_of(self, record_id: str) -> tuple[str, str] | None:
         """(learner, venue) of a stored check-in."""

@@ -16,12 +16,16 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from gateway import plausibility
+from gateway.county_files import CountyFiles
+from gateway.ingest import Ingest
 from gateway.lrs import LrsClient
+from gateway.store import Store
 from gateway.xapi import statement_id
 from records.ids import learner_code
 from records.record import Record, parse_unverified
@@ -178,22 +182,21 @@ class TestDecisions:
         assert ["staff-unknown"] == plausibility.staff_problem(manual, {})
 
 
+def in_process(tmp_path: Path, county: TestCounty, kiosks: dict[str, str]) -> tuple[Store, Ingest]:
+    """The gateway's ingest and store in this process (for the ordering cases)."""
+    (tmp_path / "registry.jws").write_text(county.registry(kiosks).token)
+    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
+    files.load(first=True)
+    store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    return store, Ingest(store, files, lambda: datetime.now(UTC))
+
+
 def test_a_check_out_before_its_check_in_from_another_kiosk_is_released_when_it_arrives(
         tmp_path: Path, county: TestCounty) -> None:
     """Two kiosks at venue v-a: k-c's check-out reaches the gateway before k-a (offline) sends
     the check-in. Held as no-checkin, then released by the check-in itself; a check-out that
     names k-b's check-in at venue v-b stays held."""
-    from datetime import UTC, datetime
-
-    from gateway.county_files import CountyFiles
-    from gateway.ingest import Ingest
-    from gateway.store import Store
-
-    (tmp_path / "registry.jws").write_text(county.registry({"k-a": "v-a", "k-c": "v-a", "k-b": "v-b"}).token)
-    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
-    files.load(first=True)
-    store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
-    ingest = Ingest(store, files, lambda: datetime.now(UTC))
+    store, ingest = in_process(tmp_path, county, {"k-a": "v-a", "k-c": "v-a", "k-b": "v-b"})
     a, c, b = (KioskChain(county, kiosk=k, venue=v) for k, v in (("k-a", "v-a"), ("k-c", "v-a"), ("k-b", "v-b")))
     came_in, elsewhere = checkin(a, L1), checkin(b, L2)
     out = checkout(c, L1, came_in.id, 60, 3600)
@@ -208,3 +211,29 @@ def test_a_check_out_before_its_check_in_from_another_kiosk_is_released_when_it_
     used = {parse_unverified(t).id for _, t in store.records_after(0, 100)}
     assert out.id in used and wrong.id not in used
     store.close()
+
+
+def test_credit_beyond_the_planned_session_is_held(tmp_path: Path, county: TestCounty) -> None:
+    """A session planned for 60 minutes: 80 credited (within the 30-minute slack) passes,
+    100 is held — though both are under max_session_minutes and the time present."""
+    store, ingest = in_process(tmp_path, county, {"k-a": "v-a"})
+    k = KioskChain(county, kiosk="k-a", venue="v-a")
+    session = str(uuid.uuid4())
+    rule = {"min_share_percent": 50, "rounding_minutes": 15, "cap_at_session": True,
+            "daily_self_study_cap_minutes": 240}
+    recs = [k.next("session.opened", {"session_id": session, "course": "太极拳", "category": "culture",
+                                      "staff_id": "s-0001", "planned_start": "2026-11-23T09:00:00.000+08:00",
+                                      "planned_end": "2026-11-23T10:00:00.000+08:00", "credit_rule": rule})]
+    outs = []
+    for learner, minutes in ((L1, 80), (L2, 100)):
+        came = k.next("attendance.checkin", {"learner": learner, "card": "ab" * 8, "session_id": session,
+                                             "how": "nfc", "groups": []})
+        outs.append(k.next("attendance.checkout", {
+            "learner": learner, "card": "ab" * 8, "session_id": session, "checkin_id": came.id,
+            "checkin_time": "2026-11-23T09:00:00.000+08:00", "seconds_present": 7200,
+            "minutes_credited": minutes, "how": "nfc"}))
+        recs += [came, outs[-1]]
+    ingest.handle("k-a", payload(recs))
+    held = {r["record_id"]: r["reasons"] for r in store.held_records()}
+    store.close()
+    assert {outs[1].id: "minutes-over-session"} == held
