@@ -34,6 +34,7 @@ from tests.support.gateway import KioskChain, payload
 from tests.support.lrs import Lrs
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import TestClient
+from tests.support.postgres import database
 from tests.support.venue import ROOT, GatewayProcess, wait_until
 
 L1, L2, L3 = learner_code(300_000_000_001), learner_code(300_000_000_002), learner_code(300_000_000_003)
@@ -182,21 +183,30 @@ class TestDecisions:
         assert ["staff-unknown"] == plausibility.staff_problem(manual, {})
 
 
-def in_process(tmp_path: Path, county: TestCounty, kiosks: dict[str, str]) -> tuple[Store, Ingest]:
+def in_process(tmp_path: Path, county: TestCounty, kiosks: dict[str, str], url: str = "") -> tuple[Store, Ingest]:
     """The gateway's ingest and store in this process (for the ordering cases)."""
     (tmp_path / "registry.jws").write_text(county.registry(kiosks).token)
     files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
     files.load(first=True)
-    store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    store = Store.open(url or f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
     return store, Ingest(store, files, lambda: datetime.now(UTC))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield ""
+        return
+    with database() as url:
+        yield url
+
+
 def test_a_check_out_before_its_check_in_from_another_kiosk_is_released_when_it_arrives(
-        tmp_path: Path, county: TestCounty) -> None:
+        tmp_path: Path, county: TestCounty, store_url: str) -> None:
     """Two kiosks at venue v-a: k-c's check-out reaches the gateway before k-a (offline) sends
     the check-in. Held as no-checkin, then released by the check-in itself; a check-out that
     names k-b's check-in at venue v-b stays held."""
-    store, ingest = in_process(tmp_path, county, {"k-a": "v-a", "k-c": "v-a", "k-b": "v-b"})
+    store, ingest = in_process(tmp_path, county, {"k-a": "v-a", "k-c": "v-a", "k-b": "v-b"}, store_url)
     a, c, b = (KioskChain(county, kiosk=k, venue=v) for k, v in (("k-a", "v-a"), ("k-c", "v-a"), ("k-b", "v-b")))
     came_in, elsewhere = checkin(a, L1), checkin(b, L2)
     out = checkout(c, L1, came_in.id, 60, 3600)
@@ -210,6 +220,13 @@ def test_a_check_out_before_its_check_in_from_another_kiosk_is_released_when_it_
     assert "accepted" == released["state"] and "check-in arrived" in released["note"]
     used = {parse_unverified(t).id for _, t in store.records_after(0, 100)}
     assert out.id in used and wrong.id not in used
+    assert store.decide(wrong.id, "void", "no such visit") and not store.decide(wrong.id, "accepted", "again")
+    assert wrong.id not in {parse_unverified(t).id for _, t in store.records_after(0, 100)}
+    # the relay's cursor passed it while it was held: it is sent from the released list, once
+    assert [out.id] == [r for r, _ in store.released_behind(10**6)]
+    assert [] == store.released_behind(0)
+    store.mark_relayed(out.id)
+    assert [] == store.released_behind(10**6)
     store.close()
 
 
