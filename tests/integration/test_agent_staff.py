@@ -104,6 +104,29 @@ class TestLogin:
             assert "locked-out" == err.value.code  # 2 before + 1 after = the configured 3
             c.close()
 
+    def test_a_stolen_kiosk_holds_no_staff_card_secret(self, staffed, county: TestCounty) -> None:
+        """After staff logins, nothing the kiosk wrote (journal, WAL, state, logs) holds the
+        card's secret in any spelling: the roster alone is all a thief gets."""
+        import base64
+
+        kiosk, staff_card = staffed
+        with kiosk.running() as app:
+            c = kiosk.client()
+            token = login(c, county, staff_card)
+            c.call("staff.logout", token=token)
+            with pytest.raises(ControlError):  # a wrong PIN is kept too (the lock-out counter)
+                c.call("staff.login", card_id=staff_card.card_id, pin="0000")
+            c.close()
+            app.journal.conn.execute("PRAGMA wal_checkpoint(FULL)")
+        secret = staff_card.staff_secret
+        spellings = [secret, secret.hex().encode(), base64.urlsafe_b64encode(secret).rstrip(b"="),
+                     base64.b64encode(secret).rstrip(b"=")]
+        files = [p for p in kiosk.folder.rglob("*") if p.is_file()]
+        assert any(p.name.endswith("sqlite3") for p in files)
+        for path in files:
+            data = path.read_bytes()
+            assert not any(s in data for s in spellings), f"{path} holds the staff card's secret"
+
     def test_the_pin_alone_without_the_card_tapped_opens_nothing(self, staffed, county: TestCounty) -> None:
         kiosk, staff_card = staffed
         with kiosk.running():
