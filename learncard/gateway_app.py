@@ -20,7 +20,7 @@ from gateway.inbox import Bounds
 from gateway.ingest import Ingest
 from gateway.lrs import LrsClient
 from gateway.metrics import Metrics, serve
-from gateway.plausibility import Limits
+from gateway.plausibility import Limits as PlausibilityLimits
 from gateway.relay import Relay, deadletter_rows
 from gateway.service import GatewayService, Limits
 from gateway.store import Store
@@ -215,7 +215,7 @@ def make_ingest(cfg: Config, store: Store, county: CountyFiles) -> Ingest:
     except SunError as err:
         raise ConfigError(f"gateway.sun_master_key: {err}") from err
     ingest = Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"])
-    ingest.plausibility.limits = Limits(**cfg["plausibility"])
+    ingest.plausibility.limits = PlausibilityLimits(**cfg["plausibility"])
     return ingest
 
 

@@ -73,6 +73,8 @@ def test_a_stolen_key_cannot_credit_what_could_not_have_happened(tmp_path: Path,
     (gateway.folder / "staff.jws").write_text(county.staff_roster([
         {"staff_id": "s-0001", "card": "cd" * 8, "role": "staff", "venues": ["v-a"], "pin_hash": "unused"},
     ]).token)
+    with open(gateway.config, "a") as conf:  # the [plausibility] bounds reach the gateway process
+        conf.write("\n[plausibility]\npresence_slack_minutes = 0\n")
     gateway.start()
     thief = TestClient(broker.port)
     watcher = TestClient(broker.port)
@@ -100,6 +102,10 @@ def test_a_stolen_key_cannot_credit_what_could_not_have_happened(tmp_path: Path,
         # a check-out whose check-in never happened (here or at any kiosk of the venue)
         orphan = checkout(k, L1, str(uuid.uuid4()), 30, 1800)
         held[orphan.id] = {"no-checkin"}
+        # five minutes more than present: within the default slack of 30, not the configured 0
+        again = checkin(k, L3)
+        generous = checkout(k, L3, again.id, 65, 3600)
+        held[generous.id] = {"minutes-over-presence"}
         # and last, a plausible visit: its statement reaching the LRS shows the relay went past the rest
         good_in = checkin(k, L1)
         good_out = checkout(k, L1, good_in.id, 60, 3600)
