@@ -61,9 +61,11 @@ class InstallError(Exception):
 
 def mosquitto_snippet(port: int = 8883, address: str = "0.0.0.0") -> str:  # noqa: S104 (kiosks connect over the network)
     """The LearnCard listener for Debian's Mosquitto (its main file already sets persistence,
-    logging and ``include_dir /etc/mosquitto/conf.d``). County IT puts ``device-ca.pem``,
-    ``server.pem``, ``server.key`` and ``acl`` from the county home's ``broker/`` into
-    ``/etc/mosquitto/learncard`` (docs/operations.md)."""
+    logging and ``include_dir /etc/mosquitto/conf.d``). County IT puts ``client-cas.pem`` and
+    ``acl`` (written by ``provision broker-config``), ``server.pem`` and ``server.key`` from the
+    county home's ``broker/`` into ``/etc/mosquitto/learncard`` (docs/operations.md).
+    ``client-cas.pem`` holds the device CA and the kiosk CA: kiosk certificates come from the
+    kiosk CA (docs/provisioning.md, "Identities")."""
     return f"""# written by `learncard install gateway`: the LearnCard listener (docs/operations.md)
 per_listener_settings false
 # never drop a persistent session's QoS 1 messages (the default drops past 1000, silently)
@@ -74,7 +76,7 @@ max_packet_size 270000
 autosave_interval 60
 
 listener {port} {address}
-cafile /etc/mosquitto/learncard/device-ca.pem
+cafile /etc/mosquitto/learncard/client-cas.pem
 certfile /etc/mosquitto/learncard/server.pem
 keyfile /etc/mosquitto/learncard/server.key
 require_certificate true

@@ -185,7 +185,7 @@ def test_the_mosquitto_snippet_serves_kiosks_over_mutual_tls(tmp_path: Path) -> 
     files = root / "etc/mosquitto/learncard"
     files.mkdir(parents=True)
     for source, name in ((home / "broker/server.pem", "server.pem"), (home / "broker/server.key", "server.key"),
-                         (home / "device-ca.pem", "device-ca.pem"), (tmp_path / "broker/acl", "acl")):
+                         (tmp_path / "broker/client-cas.pem", "client-cas.pem"), (tmp_path / "broker/acl", "acl")):
         shutil.copy(source, files / name)
     snippet = root / installer.MOSQUITTO_SNIPPET
     snippet.write_text(snippet.read_text().replace(" /etc/mosquitto/", f" {root}/etc/mosquitto/")
