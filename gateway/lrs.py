@@ -1,6 +1,9 @@
 """The county LRS over HTTP: POST batches of statements, GET one back. Basic auth, the
 ``X-Experience-API-Version`` header (1.0.3 by default, 2.0.0 as a setting). Transport
-trouble and 5xx answers become :class:`LrsUnavailable`; 4xx answers are returned."""
+trouble and 5xx answers become :class:`LrsUnavailable`; 4xx answers are returned.
+
+Every 2xx answer means the LRS holds the statements (xAPI: 200 with their ids, or 204 when
+it holds them already — Ralph answers 204 to a batch it has stored before)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,11 @@ class Answer:
     body: Any
     text: str
 
+    @property
+    def ok(self) -> bool:
+        """Any 2xx: the LRS holds what was sent."""
+        return 200 <= self.status < 300
+
 
 class LrsClient:
     def __init__(self, endpoint: str, username: str, password: str, version: str = "1.0.3",
@@ -34,7 +42,8 @@ class LrsClient:
             raise GatewayError(f"lrs.endpoint {endpoint!r} must be an http(s) URL")
         if version not in VERSIONS:
             raise GatewayError(f"lrs.version must be one of {', '.join(VERSIONS)}")
-        self.statements_url = endpoint.rstrip("/") + "/statements"
+        self.endpoint = endpoint.rstrip("/")
+        self.statements_url = self.endpoint + "/statements"
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self.headers = {"Authorization": f"Basic {token}", "X-Experience-API-Version": version,
                         "Content-Type": "application/json"}

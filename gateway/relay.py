@@ -1,7 +1,8 @@
 """The relay: committed records → xAPI statements → the county LRS, in commit order.
 
-Progress is a cursor in the store (the commit sequence of the last record handled),
-advanced only after the LRS accepted a batch or its statements were dead-lettered: a
+Progress is a cursor in the store per LRS endpoint (the commit sequence of the last record
+handled), advanced only after the LRS accepted a batch (any 2xx answer: 200, or 204 from an
+LRS that holds the batch already) or its statements were dead-lettered: a
 restart resumes where the LRS last confirmed, and skips nothing. A crash between the LRS's
 answer and the cursor's commit re-sends that batch; statement ids come from record ids, so
 the LRS keeps each once.
@@ -11,6 +12,10 @@ delivered; a real conflict, or a 400, goes to the dead-letter table with the LRS
 When the LRS is down (no answer, 5xx) the relay backs off exponentially, and after
 ``breaker_after`` failures in a row a circuit breaker stops calling it for ``cooldown``
 seconds before one trial batch.
+
+Each endpoint has its own cursor and its own dead letters, named by the endpoint's URL: a new
+LRS in the configuration starts from the first record, and ``resend`` sends the history from
+a date to any endpoint without touching the running relay's progress.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from gateway.lrs import LrsClient, LrsUnavailable
+from gateway.lrs import Answer, LrsClient, LrsUnavailable
 from gateway.store import Store
 from gateway.xapi import to_statement
 from records.record import Record, parse_time, parse_unverified
@@ -80,12 +86,33 @@ def same_statement(sent: dict[str, Any], stored: dict[str, Any]) -> bool:
     return True
 
 
+LEGACY = "lrs"  # the single cursor's name before progress was kept per endpoint
+
+
+def adopt_legacy(store: Store, name: str) -> bool:
+    """Give the single pre-0003 cursor (and its dead letters) to endpoint ``name``, once: it
+    was that configured endpoint's progress. Returns whether there was one to adopt."""
+    with store.tx() as tx:
+        if tx.one("SELECT 1 FROM relay_state WHERE name = ?", (LEGACY,)) is None:
+            return False
+        if tx.one("SELECT 1 FROM relay_state WHERE name = ?", (name,)) is None:
+            tx.execute("UPDATE relay_state SET name = ? WHERE name = ?", (name, LEGACY))
+            tx.execute("UPDATE deadletters SET endpoint = ? WHERE endpoint = ?", (name, LEGACY))
+        return True
+
+
 class Relay:
+    """Relays to one endpoint. ``name`` keys its progress and dead letters (default: the
+    endpoint's URL); ``since`` skips records whose fact is older (for ``resend``)."""
+
     def __init__(self, store: Store, client: LrsClient, home_page: str, *, batch_size: int = 100,
-                 breaker: Breaker | None = None, backoff_max: float = 60.0) -> None:
+                 breaker: Breaker | None = None, backoff_max: float = 60.0, name: str | None = None,
+                 since: datetime | None = None) -> None:
         self.store = store
         self.client = client
         self.home_page = home_page
+        self.name = name or client.endpoint
+        self.since = since
         self.batch_size = batch_size
         self.breaker = breaker or Breaker()
         self.backoff_max = backoff_max
@@ -96,13 +123,18 @@ class Relay:
     # --- state in the store ---------------------------------------------------------------
 
     def cursor(self) -> int:
-        rows = self.store.query("SELECT cursor FROM relay_state WHERE name = 'lrs'")
+        rows = self.store.query("SELECT cursor FROM relay_state WHERE name = ?", (self.name,))
         return int(rows[0][0]) if rows else 0
 
     def _advance(self, cursor: int) -> None:
         with self.store.tx() as tx:
-            tx.execute("INSERT INTO relay_state VALUES ('lrs', ?) ON CONFLICT (name) DO UPDATE SET "
-                       "cursor = excluded.cursor", (cursor,))
+            tx.execute("INSERT INTO relay_state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
+                       "cursor = excluded.cursor", (self.name, cursor))
+
+    def restart(self) -> None:
+        """Forget this endpoint's progress: the next steps start from the first record."""
+        with self.store.tx() as tx:
+            tx.execute("DELETE FROM relay_state WHERE name = ?", (self.name,))
 
     def links(self) -> dict[str, str]:
         return dict(self.store.query("SELECT temp, code FROM learner_links"))
@@ -143,6 +175,8 @@ class Relay:
         batch = []
         for _rowid, token in rows:
             rec = parse_unverified(token)
+            if self.since is not None and parse_time(rec.event["time"]) < self.since:
+                continue
             statement = self.statement(rec, links)
             if statement is not None:
                 batch.append((rec.id, statement))
@@ -165,7 +199,7 @@ class Relay:
 
     def deliver(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
         answer = self.client.post([s for _, s in batch])
-        if answer.status == 200:
+        if answer.ok:
             self.stats.delivered += len(batch)
             return
         log.warning("the LRS answered %d to a batch of %d: re-sending one by one", answer.status, len(batch))
@@ -174,8 +208,8 @@ class Relay:
             self.deliver_one(record_id, statement)
 
     def deliver_one(self, record_id: str, statement: dict[str, Any]) -> bool:
-        answer = self.client.post([statement])
-        if answer.status == 200:
+        answer: Answer = self.client.post([statement])
+        if answer.ok:
             self.stats.delivered += 1
             return True
         if answer.status == 409:
@@ -190,18 +224,18 @@ class Relay:
         log.error("statement for record %s dead-lettered: LRS answered %d", record_id, status)
         self.stats.dead += 1
         with self.store.tx() as tx:
-            tx.execute("INSERT INTO deadletters VALUES (?,?,?,?,?,0) ON CONFLICT (record_id) DO UPDATE SET "
-                       "statement = excluded.statement, status = excluded.status, answer = excluded.answer, "
+            tx.execute("INSERT INTO deadletters VALUES (?,?,?,?,?,?,0) ON CONFLICT (endpoint, record_id) DO UPDATE "
+                       "SET statement = excluded.statement, status = excluded.status, answer = excluded.answer, "
                        "at_ms = excluded.at_ms, retry = 0",
-                       (record_id, json.dumps(statement, ensure_ascii=False), status, answer[:4000],
+                       (self.name, record_id, json.dumps(statement, ensure_ascii=False), status, answer[:4000],
                         int(time.time() * 1000)))
 
     def retry_deadletters(self) -> None:
         for record_id, statement in self.store.query(
-                "SELECT record_id, statement FROM deadletters WHERE retry = 1"):
+                "SELECT record_id, statement FROM deadletters WHERE endpoint = ? AND retry = 1", (self.name,)):
             if self.deliver_one(record_id, json.loads(statement)):
                 with self.store.tx() as tx:
-                    tx.execute("DELETE FROM deadletters WHERE record_id = ?", (record_id,))
+                    tx.execute("DELETE FROM deadletters WHERE endpoint = ? AND record_id = ?", (self.name, record_id))
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -244,9 +278,16 @@ def link_learner(store: Store, temp: str, code: str) -> None:
 
 
 def deadletter_rows(store: Store) -> list[dict[str, Any]]:
-    return [{"record_id": r, "status": s, "answer": a, "at_ms": t, "retry": bool(x)}
-            for r, s, a, t, x in store.query(
-                "SELECT record_id, status, answer, at_ms, retry FROM deadletters ORDER BY at_ms")]
+    return [{"endpoint": e, "record_id": r, "status": s, "answer": a, "at_ms": t, "retry": bool(x)}
+            for e, r, s, a, t, x in store.query(
+                "SELECT endpoint, record_id, status, answer, at_ms, retry FROM deadletters ORDER BY at_ms")]
+
+
+def progress_rows(store: Store) -> list[dict[str, Any]]:
+    """Each endpoint's cursor and how many committed records lie beyond it."""
+    top = int(store.query("SELECT coalesce(max(rowid_), 0) FROM records")[0][0])
+    return [{"endpoint": name, "cursor": int(cursor), "behind": top - int(cursor)}
+            for name, cursor in store.query("SELECT name, cursor FROM relay_state ORDER BY name")]
 
 
 def mark_for_retry(store: Store, record_id: str | None) -> int:

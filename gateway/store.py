@@ -79,6 +79,17 @@ SCHEMA = [
         CREATE INDEX held_waits ON held (waits_for);
         CREATE TABLE planned_sessions (session_id TEXT PRIMARY KEY, venue TEXT NOT NULL, minutes INTEGER NOT NULL)
     """),
+    # Progress and dead letters per LRS endpoint, so the history can go to a second LRS. The
+    # single cursor of 0002 keeps the name 'lrs' until the relay adopts it (relay.adopt_legacy).
+    ("0005-relay-per-endpoint", """
+        ALTER TABLE deadletters RENAME TO deadletters_0002;
+        CREATE TABLE deadletters (
+            endpoint TEXT NOT NULL, record_id TEXT NOT NULL, statement TEXT NOT NULL, status INTEGER NOT NULL,
+            answer TEXT NOT NULL, at_ms BIGINT NOT NULL, retry INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (endpoint, record_id));
+        INSERT INTO deadletters SELECT 'lrs', record_id, statement, status, answer, at_ms, retry FROM deadletters_0002;
+        DROP TABLE deadletters_0002
+    """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 

@@ -21,7 +21,7 @@ from gateway.ingest import Ingest
 from gateway.lrs import LrsClient
 from gateway.metrics import Metrics, serve
 from gateway.plausibility import Limits as PlausibilityLimits
-from gateway.relay import Relay, deadletter_rows
+from gateway.relay import Relay, adopt_legacy, deadletter_rows
 from gateway.service import GatewayService, Limits
 from gateway.store import Store
 from learncard import instance
@@ -134,6 +134,7 @@ def make_relay(cfg: Config, store: Store) -> Relay | None:
     if not lrs["endpoint"] or not lrs["home_page"]:
         raise ConfigError("lrs.endpoint and lrs.home_page are needed when lrs.enabled is true")
     client = LrsClient(lrs["endpoint"], lrs["username"], lrs["password"], lrs["version"])
+    adopt_legacy(store, client.endpoint)  # a store from before per-endpoint progress
     return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"])
 
 
