@@ -6,6 +6,9 @@ certificate whose CN is its MQTT user name *and* its client id (``use_identity_a
 drop a persistent session's QoS 1 messages. A kiosk with a reserved name (``gateway…``,
 ``consumer-…``, ``county…``, ``broker…``) never gets an ACL entry.
 
+County consumers (``provisioning/consumers.py``) come from the county home's list, so
+every ACL written here keeps them.
+
 Revoking a kiosk removes it from the ACL; ``broker-config`` rewrites the ACL and Mosquitto
 re-reads it on SIGHUP, after which the revoked kiosk may neither publish nor read, even on a
 connection that stays open (Mosquitto checks the ACL on every publish and delivery). Its
@@ -18,6 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from provisioning.consumers import PREFIX as CONSUMER_PREFIX
+from provisioning.consumers import active_names as active_consumers
 from provisioning.errors import HomeError
 from provisioning.files import write_atomic
 from provisioning.home import CountyHome
@@ -25,7 +30,6 @@ from records.county import KIOSK_ACTIVE
 from records.ids import is_reserved_name
 
 GATEWAY_USER = "gateway"
-CONSUMER_PREFIX = "consumer-"
 
 
 def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None) -> str:
@@ -115,7 +119,7 @@ def write(home: CountyHome, folder: Path, *, port: int = 8883, address: str = "0
     home.make_kiosk_ca()  # a home made before the kiosk CA existed gets one here
     write_client_cas(home, folder)
     acl = folder / "acl"
-    write_atomic(acl, acl_text(home.load_document("registry").body))
+    write_atomic(acl, acl_text(home.load_document("registry").body, active_consumers(home)))
     conf = folder / "mosquitto.conf"
     write_atomic(conf, mosquitto_conf(home, folder, port, address, user))
     write_atomic(home.path_of(LOCATION), str(folder.resolve()) + "\n")
@@ -147,5 +151,5 @@ def refresh_acl(home: CountyHome) -> Path | None:
     acl = folder / "acl"
     if not (folder / "mosquitto.conf").exists():
         return None
-    write_atomic(acl, acl_text(home.load_document("registry").body))
+    write_atomic(acl, acl_text(home.load_document("registry").body, active_consumers(home)))
     return acl

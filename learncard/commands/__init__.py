@@ -33,6 +33,9 @@ def register(cli: click.Group) -> None:
     from learncard.commands import provision_programme
 
     provision_programme.register(provision.group)
+    from learncard.commands import provision_consumers
+
+    provision.group.add_command(provision_consumers.group)
     cli.add_command(kiosk.group)
     cli.add_command(gateway.group)
     cli.add_command(provision.group)

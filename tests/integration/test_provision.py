@@ -53,11 +53,11 @@ def enrol(home: Path, folder: Path, kiosk: str, venue: str = "v-chengguan") -> d
                "--level", "township-school", "--venue-name", "城关镇社区学校", "--out", str(folder))
 
 
-def signed_record(kiosk_dir: Path, kiosk: str, key_version: int = 1) -> str:
+def signed_record(kiosk_dir: Path, kiosk: str, key_version: int = 1, when: datetime | None = None) -> str:
     key = load_key(kiosk_dir / "kiosk.key")
     event = record.build(origin=record.Origin(kiosk, "v-chengguan", key_version, "boot"),
                          record_type="kiosk.checkpoint", data={"pending": 0, "journal_bytes": 0},
-                         record_id=uuid.uuid4(), time=datetime.now(UTC), mono_ns=1, clock="unset",
+                         record_id=uuid.uuid4(), time=when or datetime.now(UTC), mono_ns=1, clock="unset",
                          epoch=1, seq=1, prev="")
     return record.sign(event, key, f"{kiosk}/{key_version}").token
 

@@ -1,0 +1,93 @@
+"""County systems on the broker (statistics, archives, a county data platform): each is a
+*consumer* with a client certificate from the county's device CA whose CN is
+``consumer-<name>``, and rights to read the verified stream, the registry and kiosk status —
+nothing else (``shared/contract/topics.md``).
+
+The list lives in the county home (``consumers.json``), so ``broker-config``, ``revoke`` and
+every other ACL rewrite keep the active consumers. Revoking a consumer drops its ACL entry:
+after the broker re-reads the ACL (SIGHUP) it can read nothing, even on an open connection.
+Its certificate stays valid until it expires (Mosquitto 2.0 reads a CRL only at restart),
+like a revoked kiosk's.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from provisioning import ca
+from provisioning.errors import RegistryError, RequestError
+from provisioning.files import write_atomic, write_secret
+from provisioning.home import CountyHome
+from records.ids import is_valid_name
+
+PREFIX = "consumer-"
+FILE = "consumers.json"
+ACTIVE, REVOKED = "active", "revoked"
+
+
+def _load(home: CountyHome) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(home.path_of(FILE).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        raise RegistryError(f"{home.path_of(FILE)} cannot be read: {err}") from err
+    return dict(data.get("consumers", {}))
+
+
+def _save(home: CountyHome, consumers: dict[str, dict[str, Any]]) -> None:
+    write_atomic(home.path_of(FILE), json.dumps({"consumers": consumers}, ensure_ascii=False, indent=2) + "\n")
+
+
+def listing(home: CountyHome) -> dict[str, dict[str, Any]]:
+    """Every consumer ever added, with its status, certificate serial and dates."""
+    return _load(home)
+
+
+def active_names(home: CountyHome) -> list[str]:
+    """The names (without the prefix) of consumers the ACL must let read."""
+    return sorted(name for name, entry in _load(home).items() if entry.get("status") == ACTIVE)
+
+
+def add(home: CountyHome, name: str, out_dir: Path, csr_pem: bytes | None = None) -> dict[str, Any]:
+    """Issue ``consumer-<name>``'s certificate. With a CSR the consumer keeps its own key;
+    without one a key is made here and written next to the certificate (mode 0600)."""
+    if not is_valid_name(name):
+        raise RequestError(f"消费者名称不合规 / consumer name {name!r} must match [a-z0-9-]{{3,40}}")
+    consumers = _load(home)
+    if consumers.get(name, {}).get("status") == ACTIVE:
+        raise RegistryError(f"消费者已存在，请先吊销 / consumer {name!r} exists already: revoke it first "
+                            "to issue a new certificate")
+    cn = PREFIX + name
+    ca_cert, ca_key = home.ca()
+    if csr_pem is None:
+        key = ca.new_key()
+        write_secret(out_dir / "consumer.key", ca.key_pem(key))
+        public_key = key.public_key()
+    else:
+        public_key = ca.check_csr(csr_pem, cn).public_key()  # type: ignore[assignment]
+    cert: x509.Certificate = ca.sign_leaf(ca_cert, ca_key, cn, public_key)  # type: ignore[arg-type]
+    write_atomic(out_dir / "consumer.pem", ca.cert_pem(cert))
+    write_atomic(out_dir / "device-ca.pem", ca.cert_pem(ca_cert))
+    entry = {"status": ACTIVE, "cn": cn, "serial": format(cert.serial_number, "x"),
+             "issued": datetime.now(UTC).isoformat(timespec="seconds"),
+             "expires": cert.not_valid_after_utc.isoformat(timespec="seconds"), "folder": str(out_dir.resolve())}
+    consumers[name] = entry
+    _save(home, consumers)
+    return {"name": name, **entry}
+
+
+def revoke(home: CountyHome, name: str, reason: str) -> dict[str, Any]:
+    consumers = _load(home)
+    if name not in consumers:
+        raise RegistryError(f"没有此消费者 / no consumer {name!r}: `learncard provision consumers list` "
+                            "shows them")
+    consumers[name] = {**consumers[name], "status": REVOKED, "reason": reason,
+                       "revoked": datetime.now(UTC).isoformat(timespec="seconds")}
+    _save(home, consumers)
+    return {"name": name, **consumers[name]}
