@@ -109,7 +109,8 @@ def build(records: Iterable[Record], zone_of: Callable[[str], ZoneInfo], top: in
         for learner in c.learners:
             for g in learner_groups.get(learner, ()):
                 c.grouped[g].add(learner)
-    stars = sorted(star_minutes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    # a learner with no credited time is never a learning star
+    stars = sorted(((k, m) for k, m in star_minutes.items() if m > 0), key=lambda kv: (-kv[1], kv[0]))[:top]
     return Report(
         cells=[cells[k].row() for k in sorted(cells)],
         stars=[{"rank": i + 1, "learner": learner, "hours_credited": round(minutes / 60, 2),
@@ -132,12 +133,17 @@ def _teaching(sessions: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
             for sid in sorted(hours)]
 
 
+TEXT_COLUMNS = ("learner", "staff_id", "venue")
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
+    """CSV for people with Excel or WPS: learner codes as ="0000000000018" so the zeros stay."""
     if not rows:
         return ""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]))
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+        writer.writerow({k: (";".join(v) if isinstance(v, list) else
+                             f'="{v}"' if k in TEXT_COLUMNS and str(v).isdigit() else v) for k, v in row.items()})
     return out.getvalue()

@@ -1,8 +1,13 @@
-"""The monthly figures as a PNG bar chart (Pillow; labels in Chinese and English)."""
+"""Report charts as PNG bar charts (Pillow; labels in Chinese and English).
+
+One measure per chart and per axis (attendances and hours never share an axis), and axis
+ticks that are whole numbers on a 1-2-5 step: 0, 2, 4, 6 — never 0, 2, 4, 5, 7.
+"""
 
 from __future__ import annotations
 
 import io
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -23,8 +28,22 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default()
 
 
+def ticks(top: float, most: int = 6) -> list[int]:
+    """Whole-number ticks from 0 past ``top`` on a 1-2-5 × 10ⁿ step, at most ``most`` steps."""
+    if top <= 0:
+        return [0, 1]
+    step = 1
+    for exponent in range(0, 12):
+        for mantissa in (1, 2, 5):
+            step = mantissa * 10 ** exponent
+            if math.ceil(top / step) <= most:
+                count = math.ceil(top / step)
+                return [step * i for i in range(count + 1)]
+    return [0, step]
+
+
 def monthly(cells: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
-    """(month, attendances, hours credited) summed over venues and courses."""
+    """(month, attendances, hours credited) summed over the old report's venue/course cells."""
     att: dict[str, int] = defaultdict(int)
     hours: dict[str, float] = defaultdict(float)
     for c in cells:
@@ -33,32 +52,33 @@ def monthly(cells: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
     return [(m, att[m], round(hours[m], 1)) for m in sorted(att)]
 
 
-def render(cells: list[dict[str, Any]], title: str = "月度统计 / Monthly figures") -> bytes:
-    data = monthly(cells)
+def bars(title: str, unit: str, data: list[tuple[str, float]], colour: tuple[int, int, int] = BLUE) -> bytes:
+    """One measure: a bar per label, the axis in ``unit`` with whole-number ticks."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
     big, small = _font(26), _font(16)
     draw.text((LEFT, 24), title, fill=INK, font=big)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top_value = max([1.0] + [max(a, h) for _, a, h in data])
-    for i in range(5):
-        y = TOP + plot_h - plot_h * i / 4
+    marks = ticks(max([0.0] + [v for _, v in data]))
+    top_value = marks[-1]
+    for mark in marks:
+        y = TOP + plot_h - plot_h * mark / top_value
         draw.line((LEFT, y, WIDTH - RIGHT, y), fill=GRID)
-        draw.text((10, y - 9), f"{top_value * i / 4:.0f}", fill=INK, font=small)
+        draw.text((10, y - 9), str(mark), fill=INK, font=small)
+    draw.text((10, TOP - 30), unit, fill=INK, font=small)
     slot = plot_w / max(1, len(data))
-    bar = min(60.0, slot / 3)
-    for i, (month, attendances, hours) in enumerate(data):
-        x = LEFT + slot * i + slot / 2
-        for offset, value, colour in ((-bar, attendances, BLUE), (0.0, hours, ORANGE)):
-            height = plot_h * value / top_value
-            draw.rectangle((x + offset, TOP + plot_h - height, x + offset + bar - 2, TOP + plot_h), fill=colour)
-            draw.text((x + offset, TOP + plot_h - height - 20), f"{value:g}", fill=INK, font=small)
-        draw.text((x - bar, TOP + plot_h + 10), month, fill=INK, font=small)
-    legend_y = HEIGHT - 40
-    draw.rectangle((LEFT, legend_y, LEFT + 18, legend_y + 18), fill=BLUE)
-    draw.text((LEFT + 26, legend_y - 1), "签到人次 / attendances", fill=INK, font=small)
-    draw.rectangle((LEFT + 300, legend_y, LEFT + 318, legend_y + 18), fill=ORANGE)
-    draw.text((LEFT + 326, legend_y - 1), "认定学时 / hours credited", fill=INK, font=small)
+    bar = min(80.0, slot / 2)
+    for i, (label, value) in enumerate(data):
+        x = LEFT + slot * i + slot / 2 - bar / 2
+        height = plot_h * value / top_value
+        draw.rectangle((x, TOP + plot_h - height, x + bar, TOP + plot_h), fill=colour)
+        draw.text((x, TOP + plot_h - height - 20), f"{value:g}", fill=INK, font=small)
+        draw.text((x, TOP + plot_h + 10), label, fill=INK, font=small)
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+def render(cells: list[dict[str, Any]], title: str = "月度学习人次 / Attendances by month") -> bytes:
+    """The old report's monthly chart: attendances only (hours have their own chart)."""
+    return bars(title, "人次 / attendances", [(m, a) for m, a, _ in monthly(cells)])

@@ -29,6 +29,9 @@ def register(cli: click.Group) -> None:
     from learncard.commands import gateway_review
 
     gateway_review.register(gateway.group)
+    from learncard.commands import gateway_reports
+
+    gateway_reports.register(gateway.group)
     provision_cards.register(provision.group)
     from learncard.commands import provision_programme
 
@@ -36,6 +39,7 @@ def register(cli: click.Group) -> None:
     from learncard.commands import provision_consumers
 
     provision.group.add_command(provision_consumers.group)
+    provision.group.add_command(provision_consumers.venues_group)
     cli.add_command(kiosk.group)
     cli.add_command(gateway.group)
     cli.add_command(provision.group)

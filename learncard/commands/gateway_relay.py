@@ -1,12 +1,10 @@
-"""`learncard gateway relay|deadletters|learners|export|report`: the relay's and the county's
-commands on the gateway's store."""
+"""`learncard gateway relay|deadletters|learners`: the relay's and the county's commands on
+the gateway's store."""
 
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import click
 
@@ -163,96 +161,7 @@ def _when(text: str | None) -> datetime | None:
     return moment
 
 
-@click.command("export")
-@click.option("--since", help="From this time (ISO 8601; without an offset: China time). Inclusive.")
-@click.option("--until", help="Up to this time (ISO 8601). Exclusive.")
-@click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write here instead of standard output.")
-@click.pass_context
-def export(ctx: click.Context, since: str | None, until: str | None, out_file: Path | None) -> None:
-    """Stored records as JSON lines: the exact signed record and its decoded fields."""
-    from gateway.export import export_lines
-
-    store = open_store(ctx)
-    handle = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
-    try:
-        n = 0
-        for line in export_lines(store, _when(since), _when(until)):
-            handle.write(line + "\n")
-            n += 1
-    finally:
-        store.close()
-        if out_file:
-            handle.close()
-    click.echo(f"{n} records exported", err=True)
-
-
-@click.command("report")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Folder for venues.csv/json, stars.csv, staff.csv, report.json and monthly.png.")
-@click.option("--since", help="From this time (ISO 8601; without an offset: China time).")
-@click.option("--until", help="Up to this time (exclusive).")
-@click.option("--top", type=int, default=10, show_default=True, help="How many learning stars.")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
-@click.pass_context
-def report(ctx: click.Context, out_dir: Path, since: str | None, until: str | None, top: int, as_json: bool) -> None:
-    """Venue and county figures by venue, course and month; the learning-star list (百姓学习之星);
-    staff and volunteer teaching hours. CSV and JSON, and a chart of the monthly figures."""
-    from zoneinfo import ZoneInfo
-
-    from gateway import report as reports
-    from gateway.report_chart import render
-    from records.record import parse_unverified
-
-    cfg = context.get(ctx).load("gateway")
-    zones = venue_zones(cfg)
-    store = open_store(ctx)
-    try:
-        records, cursor = [], 0
-        while rows := store.records_after(cursor, 5000):
-            records += [parse_unverified(token) for _, token in rows]
-            cursor = rows[-1][0]
-    finally:
-        store.close()
-    result = reports.build(records, lambda venue: ZoneInfo(zones.get(venue, "Asia/Shanghai")), top,
-                           _when(since), _when(until))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "report.json").write_text(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-    for name, rows in (("venues", result.cells), ("stars", result.stars), ("staff", result.staff)):
-        (out_dir / f"{name}.csv").write_text(reports.to_csv(rows), encoding="utf-8-sig")
-    (out_dir / "monthly.png").write_bytes(render(result.cells))
-    if as_json:
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
-    else:
-        for cell in result.cells:
-            click.echo(f"{cell['month']}  {cell['venue']:<16} {cell['course']:<20} "
-                       f"sessions {cell['sessions_held']:>3}  "
-                       f"attendances {cell['attendances']:>4}  learners {cell['distinct_learners']:>4}  "
-                       f"hours {cell['hours_credited']:>7}")
-        click.echo(f"written to {out_dir}")
-
-
-def venue_zones(cfg: object) -> dict[str, str]:
-    """Venue → time zone from the registry the gateway uses (empty if it cannot be read)."""
-    from gateway.county_files import CountyFiles
-    from gateway.errors import GatewayError
-    from records import keys
-    from records.errors import RecordError
-
-    g = cfg["gateway"]  # type: ignore[index]
-    try:
-        files = CountyFiles(g["county"], keys.public_key_from_text(g["issuer_public_key"]),
-                            {"registry": Path(g["registry"])})
-        files.load(first=True)
-        venues = files.registry().venues
-    except (GatewayError, RecordError, OSError):
-        return {}
-    return {v: str(e.get("timezone", "Asia/Shanghai")) for v, e in venues.items()}
-
-
 def register(group: click.Group) -> None:
     group.add_command(relay)
-    group.add_command(report)
     group.add_command(deadletters)
     group.add_command(learners)
-    group.add_command(export)

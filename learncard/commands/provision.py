@@ -104,6 +104,8 @@ def _request_from(request_file: Path | None, generate: bool, kiosk: str | None, 
 @click.option("--venue", required=True, help="Venue id, [a-z0-9-]{3,40}.")
 @click.option("--venue-name", default="", help="The venue's name as shown on the kiosk.")
 @click.option("--level", required=True, type=click.Choice(VENUE_LEVELS), help="The venue's level.")
+@click.option("--township", help="The township (乡镇/街道) code the venue belongs to, for statistics.")
+@click.option("--township-name", default="", help="The township's name, e.g. 城关镇.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Where to write the kiosk's bundle (default: <home>/kiosks/<kiosk>).")
 @click.option("--broker-host", default="localhost", show_default=True, help="The broker as kiosks reach it.")
@@ -117,9 +119,9 @@ def _request_from(request_file: Path | None, generate: bool, kiosk: str | None, 
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def enroll_command(ctx: click.Context, request_file: Path | None, generate: bool, kiosk: str | None,
-                   venue: str, venue_name: str, level: str, out_dir: Path | None, broker_host: str,
-                   broker_port: int, readers: str, nfc_device: str, camera_source: str, hid_device: str,
-                   as_json: bool) -> None:
+                   venue: str, venue_name: str, level: str, township: str | None, township_name: str,
+                   out_dir: Path | None, broker_host: str, broker_port: int, readers: str, nfc_device: str,
+                   camera_source: str, hid_device: str, as_json: bool) -> None:
     """Enrol a kiosk: check its request, sign its TLS certificate, add its signing key to the
     registry and write its configuration bundle (the file the kiosk agent reads)."""
     home = open_home(ctx)
@@ -131,6 +133,10 @@ def enroll_command(ctx: click.Context, request_file: Path | None, generate: bool
     if out_dir is None:
         bundle = home.path_of(f"kiosks/{request.kiosk}")
     doc = enroll.register(home, request, venue, level, venue_name)
+    if township:
+        from provisioning import venues
+
+        doc = venues.place(home, venue, township, township_name)
     values = enroll.write_bundle(home, request, venue, venue_name, bundle, broker_host, broker_port)
     values["readers"] = chosen
     write_atomic(bundle / "kiosk.toml", "# written by `learncard provision enroll`\n" + to_toml(values))

@@ -1,4 +1,5 @@
-"""`learncard provision consumers add|list|revoke`: county systems on the broker."""
+"""`learncard provision consumers add|list|revoke`: county systems on the broker; and
+`learncard provision venues place|list`: the venue tree for statistics."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from learncard.commands.provision import open_home, out
-from provisioning import broker, consumers
+from provisioning import broker, consumers, venues
 
 
 @click.group("consumers")
@@ -73,3 +74,31 @@ def revoke(ctx: click.Context, name: str, reason: str, broker_pid: Path | None, 
     reloaded = _reload(broker_pid)
     out({**entry, "acl": str(acl) if acl else None, "broker_reloaded": reloaded}, as_json,
         f"consumer {entry['cn']} revoked" + ("" if reloaded else "\n  reload the broker (SIGHUP) so the new ACL holds"))
+
+
+@click.group("venues")
+def venues_group() -> None:
+    """The venue tree for statistics: which township (乡镇/街道) each venue belongs to."""
+
+
+@venues_group.command("place")
+@click.argument("venue")
+@click.option("--township", required=True, help="Township code, [a-z0-9-]{3,40}.")
+@click.option("--township-name", default="", help="The township's name, e.g. 城关镇.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def venues_place(ctx: click.Context, venue: str, township: str, township_name: str, as_json: bool) -> None:
+    """Put a venue under a township (a new signed registry version; reload the gateway)."""
+    doc = venues.place(open_home(ctx), venue, township, township_name)
+    out({"venue": venue, "township": township, "registry_version": doc.version}, as_json,
+        f"venue {venue} is in township {township}; registry version {doc.version}")
+
+
+@venues_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the tree as JSON.")
+@click.pass_context
+def venues_list(ctx: click.Context, as_json: bool) -> None:
+    """Every venue with its name, level and township."""
+    rows = venues.tree(open_home(ctx))
+    out(rows, as_json, "\n".join(f"{r['township'] or '-':<20} {r['venue']:<20} {r['level'] or '':<17} {r['name']}"
+                                 for r in rows) or "no venues")
