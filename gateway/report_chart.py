@@ -65,7 +65,7 @@ def bars(title: str, unit: str, data: list[tuple[str, float]], colour: tuple[int
         y = TOP + plot_h - plot_h * mark / top_value
         draw.line((LEFT, y, WIDTH - RIGHT, y), fill=GRID)
         draw.text((10, y - 9), str(mark), fill=INK, font=small)
-    draw.text((10, TOP - 30), unit, fill=INK, font=small)
+    draw.text((LEFT + 4, TOP - 24), unit, fill=INK, font=small)
     slot = plot_w / max(1, len(data))
     bar = min(80.0, slot / 2)
     for i, (label, value) in enumerate(data):

@@ -381,6 +381,7 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
     audience = split_table("服务对象", "audiences", Column("audience", "服务对象", "audience", "text"), by_audience,
                            AUDIENCE_NAMES)
     audience.totals = None  # a learner may belong to several groups: no meaningful sum
+    audience.columns = [c for c in audience.columns if c.key != "sessions"]  # sessions have no audience
     audience.note = "一人可属多类，不设合计 / a learner may be in several groups: no total row"
 
     tree_table = Table("场所", "venue-tree", [Column("county", "县(区)", "county", "text"),
