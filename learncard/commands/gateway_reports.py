@@ -54,11 +54,21 @@ def all_records(ctx: click.Context) -> list[Any]:
 @click.option("--until", help="Up to this time (ISO 8601). Exclusive.")
 @click.option("--out", "out_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Write here instead of standard output.")
+@click.option("--sqlite", "sqlite_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Instead: build the analyst database here (a read-only SQLite copy; browse it with "
+                   "`datasette --immutable FILE`).")
+@click.option("--county-name", default="", help="With --sqlite: the county's name in the venue tree.")
 @click.pass_context
-def export(ctx: click.Context, since: str | None, until: str | None, out_file: Path | None) -> None:
-    """Stored records as JSON lines: the exact signed record and its decoded fields."""
+def export(ctx: click.Context, since: str | None, until: str | None, out_file: Path | None,
+           sqlite_file: Path | None, county_name: str) -> None:
+    """Stored records as JSON lines (the exact signed record and its decoded fields), or with
+    --sqlite an analyst database: a table per record type, the venue tree, views for the
+    report's tables and full-text search on course titles."""
     from gateway.export import export_lines
 
+    if sqlite_file is not None:
+        _export_sqlite(ctx, sqlite_file, _when(since), _when(until), county_name)
+        return
     store = open_store(ctx)
     handle = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
     try:
@@ -71,6 +81,28 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
         if out_file:
             handle.close()
     click.echo(f"{n} records exported", err=True)
+
+
+def _export_sqlite(ctx: click.Context, path: Path, since: Any, until: Any, county_name: str) -> None:
+    from gateway import analyst, statistics
+    from records.record import parse_time, parse_unverified
+
+    cfg = context.get(ctx).load("gateway")
+    tree = statistics.Tree.from_registry(registry_body(cfg), cfg["gateway"]["county"], county_name)
+    store = open_store(ctx)
+    try:
+        rows = [(parse_unverified(token), flags) for token, flags in
+                store.query("SELECT token, flags FROM records ORDER BY rowid_")]
+    finally:
+        store.close()
+
+    def keep(rec: Any) -> bool:
+        moment = parse_time(rec.event["time"])
+        return not ((since and moment < since) or (until and moment >= until))
+
+    counts = analyst.build(rows, tree, path, keep)
+    click.echo(f"{sum(counts.values())} records in {len(counts)} tables written to {path} "
+               f"(read-only; browse: datasette --immutable {path})")
 
 
 @click.command("report")
