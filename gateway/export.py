@@ -1,18 +1,18 @@
 """Exporting stored records for county systems: JSON lines, the exact signed record plus
-its decoded fields, filtered by the time of the fact."""
+its decoded fields, filtered by the time of the fact (and ``keep``: erased learners are left out)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from gateway.store import Store
-from records.record import parse_time, parse_unverified
+from records.record import Record, parse_time, parse_unverified
 
 
 def export_lines(store: Store, since: datetime | None, until: datetime | None,
-                 page: int = 1000) -> Iterator[str]:
+                 page: int = 1000, keep: Callable[[Record], bool] = lambda rec: True) -> Iterator[str]:
     cursor = 0
     while True:
         rows = store.records_after(cursor, page)
@@ -22,7 +22,7 @@ def export_lines(store: Store, since: datetime | None, until: datetime | None,
             cursor = rowid
             rec = parse_unverified(token)
             moment = parse_time(rec.event["time"])
-            if (since and moment < since) or (until and moment >= until):
+            if (since and moment < since) or (until and moment >= until) or not keep(rec):
                 continue
             yield json.dumps({"record": token, "id": rec.id, "kiosk": rec.kiosk, "venue": rec.event["venue"],
                               "type": rec.type, "epoch": rec.epoch, "seq": rec.seq, "time": rec.event["time"],

@@ -172,9 +172,14 @@ class Relay:
         if not rows:
             return 0
         links = self.links()
+        from gateway.privacy import keeper
+
+        keep = keeper(self.store)  # erased learners' statements are never sent again
         batch = []
         for _rowid, token in rows:
             rec = parse_unverified(token)
+            if not keep(rec):
+                continue
             if self.since is not None and parse_time(rec.event["time"]) < self.since:
                 continue
             statement = self.statement(rec, links)

@@ -90,6 +90,16 @@ SCHEMA = [
         INSERT INTO deadletters SELECT 'lrs', record_id, statement, status, answer, at_ms, retry FROM deadletters_0002;
         DROP TABLE deadletters_0002
     """),
+    # Personal data (gateway/privacy.py): county-signed consents and erasures, and a tombstone
+    # per purged record so a kiosk's chain of hashes stays checkable across what was purged.
+    ("0004-privacy", """
+        CREATE TABLE consents (learner TEXT NOT NULL, token TEXT NOT NULL, at_ms BIGINT NOT NULL);
+        CREATE INDEX consents_learner ON consents (learner);
+        CREATE TABLE erasures (learner TEXT PRIMARY KEY, token TEXT NOT NULL, erased_ms BIGINT NOT NULL);
+        CREATE TABLE purged (
+            id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+            hash TEXT NOT NULL, prev TEXT NOT NULL, learner TEXT NOT NULL, purged_ms BIGINT NOT NULL)
+    """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 

@@ -32,6 +32,9 @@ def register(cli: click.Group) -> None:
     from learncard.commands import gateway_reports
 
     gateway_reports.register(gateway.group)
+    from learncard.commands import gateway_privacy
+
+    gateway_privacy.register(gateway.group)
     provision_cards.register(provision.group)
     from learncard.commands import provision_programme
 

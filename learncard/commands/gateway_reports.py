@@ -35,18 +35,25 @@ def venue_zones(cfg: Any) -> dict[str, str]:
     return {v: str(e.get("timezone", "Asia/Shanghai")) for v, e in registry_body(cfg).get("venues", {}).items()}
 
 
-def all_records(ctx: click.Context) -> list[Any]:
+def held(flags: str) -> bool:
+    """Held for review at the gateway: kept, marked, left out of reports and the relay."""
+    return "held" in flags.split(",")
+
+
+def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any]:
+    """Every stored (record, flags) in commit order, and the filter that leaves out erased
+    learners (gateway/privacy.py)."""
+    from gateway.privacy import keeper
     from records.record import parse_unverified
 
     store = open_store(ctx)
     try:
-        records, cursor = [], 0
-        while rows := store.records_after(cursor, 5000):
-            records += [parse_unverified(token) for _, token in rows]
-            cursor = rows[-1][0]
+        rows = [(parse_unverified(token), flags) for token, flags in
+                store.query("SELECT token, flags FROM records ORDER BY rowid_")]
+        keep = keeper(store)
     finally:
         store.close()
-    return records
+    return rows, keep
 
 
 @click.command("export")
@@ -65,6 +72,7 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
     --sqlite an analyst database: a table per record type, the venue tree, views for the
     report's tables and full-text search on course titles."""
     from gateway.export import export_lines
+    from gateway.privacy import keeper
 
     if sqlite_file is not None:
         _export_sqlite(ctx, sqlite_file, _when(since), _when(until), county_name)
@@ -73,7 +81,7 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
     handle = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
     try:
         n = 0
-        for line in export_lines(store, _when(since), _when(until)):
+        for line in export_lines(store, _when(since), _when(until), keep=keeper(store)):
             handle.write(line + "\n")
             n += 1
     finally:
@@ -85,20 +93,15 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
 
 def _export_sqlite(ctx: click.Context, path: Path, since: Any, until: Any, county_name: str) -> None:
     from gateway import analyst, statistics
-    from records.record import parse_time, parse_unverified
+    from records.record import parse_time
 
     cfg = context.get(ctx).load("gateway")
     tree = statistics.Tree.from_registry(registry_body(cfg), cfg["gateway"]["county"], county_name)
-    store = open_store(ctx)
-    try:
-        rows = [(parse_unverified(token), flags) for token, flags in
-                store.query("SELECT token, flags FROM records ORDER BY rowid_")]
-    finally:
-        store.close()
+    rows, erased_out = stored(ctx)
 
     def keep(rec: Any) -> bool:
         moment = parse_time(rec.event["time"])
-        return not ((since and moment < since) or (until and moment >= until))
+        return erased_out(rec) and not ((since and moment < since) or (until and moment >= until))
 
     counts = analyst.build(rows, tree, path, keep)
     click.echo(f"{sum(counts.values())} records in {len(counts)} tables written to {path} "
@@ -157,7 +160,8 @@ def report(ctx: click.Context, out_dir: Path, period: str | None, at: str | None
             label = f"{since or '…'}—{until or '…'}"
         pop = statistics.read_population(population.read_text(encoding="utf-8")) if population else None
         stars = statistics.StarCriteria(star_min_hours, star_min_attendances, star_min_months)
-        records = all_records(ctx)
+        rows, keep = stored(ctx)
+        records = [rec for rec, flags in rows if not held(flags) and keep(rec)]
         stats = statistics.build(records, tree, label, start, end, scope, pop, stars)
     except statistics.StatisticsError as err:
         raise click.ClickException(str(err)) from err
