@@ -4,8 +4,10 @@ built with sqlite-utils (the hot path keeps raw ``sqlite3``; this side is sqlite
 - one table per record type (``attendance_checkout``, ``session_opened`` …) with typed
   columns: the record's envelope (id, kiosk, venue, epoch, seq, time, local day and month)
   and its body's fields; lists as JSON text;
-- ``held`` = 1 on records the gateway holds for review, ``clock_flagged`` = 1 on records
-  with an implausible clock (both kept, both marked; the views leave held records out);
+- ``review`` (``held``, ``accepted`` or ``void`` from the gateway's review of implausible
+  records, empty when never held), ``held`` = 1 while held, ``voided`` = 1 when review voided
+  it, ``clock_flagged`` = 1 with an implausible clock — all kept, all marked; the views leave
+  held and voided records out;
 - the venue tree: ``venues`` (with township and county) and ``townships``;
 - views for the report's tables: ``venue_figures``, ``township_figures``,
   ``hours_by_category``, ``monthly_figures``;
@@ -28,23 +30,24 @@ from gateway.statistics import CATEGORY_NAMES, Tree
 from records.record import Record, parse_time
 
 ENVELOPE = {"id": str, "kiosk": str, "venue": str, "epoch": int, "seq": int, "time": str, "day": str,
-            "month": str, "held": int, "clock_flagged": int}
+            "month": str, "review": str, "held": int, "voided": int, "clock_flagged": int}
+OUT = "held = 0 AND voided = 0"  # what the views count
 
 VIEWS = {
     "attendances": """
         SELECT id, venue, time, day, month, learner, session_id, 'checkin' AS kind FROM attendance_checkin
-          WHERE held = 0
+          WHERE {out}
         UNION ALL
-        SELECT id, venue, time, day, month, learner, session_id, 'manual' FROM attendance_manual WHERE held = 0""",
+        SELECT id, venue, time, day, month, learner, session_id, 'manual' FROM attendance_manual WHERE {out}""",
     "credited": """
         SELECT id, venue, time, day, month, learner, session_id, minutes_credited FROM attendance_checkout
-          WHERE held = 0
+          WHERE {out}
         UNION ALL
         SELECT id, venue, time, day, month, learner, session_id, minutes_credited FROM attendance_manual
-          WHERE held = 0""",
+          WHERE {out}""",
     "venue_figures": """
         SELECT v.venue, v.name, v.level, v.township, v.township_name,
-          (SELECT count(*) FROM session_opened s WHERE s.venue = v.venue AND s.held = 0) AS sessions,
+          (SELECT count(*) FROM session_opened s WHERE s.venue = v.venue AND s.{out}) AS sessions,
           (SELECT count(*) FROM attendances a WHERE a.venue = v.venue) AS attendances,
           (SELECT count(DISTINCT learner) FROM (SELECT learner, venue FROM attendances UNION ALL
              SELECT learner, venue FROM credited) x WHERE x.venue = v.venue) AS learners,
@@ -54,7 +57,7 @@ VIEWS = {
     "township_figures": """
         SELECT t.township, t.name,
           (SELECT count(*) FROM session_opened s JOIN venues v USING (venue)
-             WHERE v.township = t.township AND s.held = 0) AS sessions,
+             WHERE v.township = t.township AND s.{out}) AS sessions,
           (SELECT count(*) FROM attendances a JOIN venues v USING (venue) WHERE v.township = t.township)
             AS attendances,
           (SELECT count(DISTINCT learner) FROM (SELECT learner, venue FROM attendances UNION ALL
@@ -86,22 +89,32 @@ def table_name(record_type: str) -> str:
     return record_type.replace(".", "_").replace("-", "_")
 
 
-def _row(rec: Record, flags: str, tree: Tree) -> dict[str, Any]:
+def review_states(store: Any) -> dict[str, str]:
+    """Record id → review state (held / accepted / void) from the store's ``held`` table,
+    which comes with the gateway's review of implausible records; empty before it exists."""
+    try:
+        return {str(r): str(s) for r, s in store.query("SELECT record_id, state FROM held")}
+    except Exception:  # noqa: BLE001 - a store from before the review has no such table
+        return {}
+
+
+def _row(rec: Record, review: str, flags: str, tree: Tree) -> dict[str, Any]:
     local = parse_time(rec.event["time"]).astimezone(tree.zone(rec.event["venue"]))
     row: dict[str, Any] = {"id": rec.id, "kiosk": rec.kiosk, "venue": rec.event["venue"], "epoch": rec.epoch,
                            "seq": rec.seq, "time": rec.event["time"], "day": local.strftime("%Y-%m-%d"),
-                           "month": local.strftime("%Y-%m"), "held": int("held" in flags.split(",")),
-                           "clock_flagged": int("clock-" in flags)}
+                           "month": local.strftime("%Y-%m"), "review": review, "held": int(review == "held"),
+                           "voided": int(review == "void"), "clock_flagged": int("clock-" in flags)}
     for key, value in rec.data.items():
         row[key] = json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
     return row
 
 
-def build(rows: Iterable[tuple[Record, str]], tree: Tree, path: Path,
+def build(rows: Iterable[tuple[Record, str]], tree: Tree, path: Path, review: dict[str, str] | None = None,
           keep: Callable[[Record], bool] = lambda rec: True) -> dict[str, int]:
     """Write the analyst database to ``path`` (replacing it as a whole: built beside it,
-    then renamed) and make it read-only. ``rows`` are (record, store flags). Returns the row
-    count per table."""
+    then renamed) and make it read-only. ``rows`` are (record, store flags); ``review`` the
+    review states by record id. Returns the row count per table."""
+    review = review or {}
     import sqlite_utils
 
     tmp = path.with_name(path.name + ".building")
@@ -110,7 +123,7 @@ def build(rows: Iterable[tuple[Record, str]], tree: Tree, path: Path,
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for rec, flags in rows:
         if keep(rec):
-            by_type[rec.type].append(_row(rec, flags, tree))
+            by_type[rec.type].append(_row(rec, review.get(rec.id, ""), flags, tree))
     counts: dict[str, int] = {}
     # one transaction for the whole copy (speed: insert_all would otherwise commit every chunk;
     # the file is only renamed into place when complete, so a crash leaves the old copy)
@@ -133,7 +146,7 @@ def build(rows: Iterable[tuple[Record, str]], tree: Tree, path: Path,
         db["category_names"].insert_all({"category": k, "name": n} for k, n in CATEGORY_NAMES.items())
     db["session_opened"].enable_fts(["course"], tokenize="trigram", create_triggers=False)
     for view, sql in VIEWS.items():
-        db.create_view(view, sql)
+        db.create_view(view, sql.replace("s.{out}", "s.held = 0 AND s.voided = 0").replace("{out}", OUT))
     db.conn.close()
     os.chmod(tmp, 0o444)  # a copy to read: changes belong in the gateway's store
     path.unlink(missing_ok=True)

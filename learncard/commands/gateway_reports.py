@@ -35,14 +35,10 @@ def venue_zones(cfg: Any) -> dict[str, str]:
     return {v: str(e.get("timezone", "Asia/Shanghai")) for v, e in registry_body(cfg).get("venues", {}).items()}
 
 
-def held(flags: str) -> bool:
-    """Held for review at the gateway: kept, marked, left out of reports and the relay."""
-    return "held" in flags.split(",")
-
-
-def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any]:
-    """Every stored (record, flags) in commit order, and the filter that leaves out erased
-    learners (gateway/privacy.py)."""
+def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any, dict[str, str]]:
+    """Every stored (record, flags) in commit order, the filter that leaves out erased
+    learners (gateway/privacy.py), and the review state of records held for review."""
+    from gateway.analyst import review_states
     from gateway.privacy import keeper
     from records.record import parse_unverified
 
@@ -51,9 +47,10 @@ def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any]:
         rows = [(parse_unverified(token), flags) for token, flags in
                 store.query("SELECT token, flags FROM records ORDER BY rowid_")]
         keep = keeper(store)
+        review = review_states(store)
     finally:
         store.close()
-    return rows, keep
+    return rows, keep, review
 
 
 @click.command("export")
@@ -97,13 +94,13 @@ def _export_sqlite(ctx: click.Context, path: Path, since: Any, until: Any, count
 
     cfg = context.get(ctx).load("gateway")
     tree = statistics.Tree.from_registry(registry_body(cfg), cfg["gateway"]["county"], county_name)
-    rows, erased_out = stored(ctx)
+    rows, erased_out, review = stored(ctx)
 
     def keep(rec: Any) -> bool:
         moment = parse_time(rec.event["time"])
         return erased_out(rec) and not ((since and moment < since) or (until and moment >= until))
 
-    counts = analyst.build(rows, tree, path, keep)
+    counts = analyst.build(rows, tree, path, review, keep)
     click.echo(f"{sum(counts.values())} records in {len(counts)} tables written to {path} "
                f"(read-only; browse: datasette --immutable {path})")
 
@@ -160,8 +157,9 @@ def report(ctx: click.Context, out_dir: Path, period: str | None, at: str | None
             label = f"{since or '…'}—{until or '…'}"
         pop = statistics.read_population(population.read_text(encoding="utf-8")) if population else None
         stars = statistics.StarCriteria(star_min_hours, star_min_attendances, star_min_months)
-        rows, keep = stored(ctx)
-        records = [rec for rec, flags in rows if not held(flags) and keep(rec)]
+        rows, keep, review = stored(ctx)
+        # held for review or voided by review: left out (accepted after review: counted)
+        records = [rec for rec, _ in rows if review.get(rec.id, "accepted") == "accepted" and keep(rec)]
         stats = statistics.build(records, tree, label, start, end, scope, pop, stars)
     except statistics.StatisticsError as err:
         raise click.ClickException(str(err)) from err
