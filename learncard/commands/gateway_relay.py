@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -17,6 +18,22 @@ def open_store(ctx: click.Context) -> Store:
     return Store.open(context.get(ctx).load("gateway")["store"]["url"])
 
 
+def show(ctx: click.Context, fetch: Any, as_json: bool, line: Any, empty: str) -> None:
+    """Rows read from the store: as JSON, or one line each (``empty`` when there are none)."""
+    store = open_store(ctx)
+    try:
+        rows = fetch(store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(line(row))
+    if not rows:
+        click.echo(empty)
+
+
 @click.group("relay")
 def relay() -> None:
     """The relay's progress per LRS endpoint, and sending the history to another LRS."""
@@ -27,18 +44,8 @@ def relay() -> None:
 @click.pass_context
 def relay_progress(ctx: click.Context, as_json: bool) -> None:
     """Each endpoint's cursor (commit sequence) and how many records it is behind."""
-    store = open_store(ctx)
-    try:
-        rows = progress_rows(store)
-    finally:
-        store.close()
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{row['endpoint']}  cursor {row['cursor']}  behind {row['behind']}")
-    if not rows:
-        click.echo("nothing relayed yet")
+    show(ctx, progress_rows, as_json, lambda row: f"{row['endpoint']}  cursor {row['cursor']}  behind {row['behind']}",
+         "nothing relayed yet")
 
 
 @relay.command("resend")
@@ -96,20 +103,13 @@ def deadletters() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
 @click.pass_context
 def deadletters_list(ctx: click.Context, as_json: bool) -> None:
-    """Every dead letter: record id, the LRS's status and answer."""
-    store = open_store(ctx)
-    try:
-        rows = deadletter_rows(store)
-    finally:
-        store.close()
-    if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    for row in rows:
+    """Every dead letter: endpoint, record id, the LRS's status and answer."""
+
+    def line(row: dict[str, Any]) -> str:
         queued = "(retry queued) " if row["retry"] else ""
-        click.echo(f"{row['endpoint']}  {row['record_id']}  HTTP {row['status']}  {queued}{row['answer'][:120]}")
-    if not rows:
-        click.echo("no dead letters")
+        return f"{row['endpoint']}  {row['record_id']}  HTTP {row['status']}  {queued}{row['answer'][:120]}"
+
+    show(ctx, deadletter_rows, as_json, line, "no dead letters")
 
 
 @deadletters.command("retry")

@@ -18,6 +18,11 @@ def group() -> None:
     """County systems that read the verified stream and the registry (CN consumer-<name>)."""
 
 
+BROKER_PID = click.option("--broker-pid", type=click.Path(path_type=Path, dir_okay=False),
+                          help="Mosquitto's pid file: send it SIGHUP so the new ACL holds at once.")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
 def _reload(pid_file: Path | None) -> bool:
     if pid_file is None:
         return False
@@ -31,9 +36,8 @@ def _reload(pid_file: Path | None) -> bool:
               help="The consumer's PEM certificate request (CN consumer-NAME); without it a key is made here.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for consumer.pem (and consumer.key), device-ca.pem (default: <home>/consumers/NAME).")
-@click.option("--broker-pid", type=click.Path(path_type=Path, dir_okay=False),
-              help="Mosquitto's pid file: send it SIGHUP so the new ACL holds at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@BROKER_PID
+@AS_JSON
 @click.pass_context
 def add(ctx: click.Context, name: str, csr_file: Path | None, out_dir: Path | None, broker_pid: Path | None,
         as_json: bool) -> None:
@@ -62,9 +66,8 @@ def listing(ctx: click.Context, as_json: bool) -> None:
 @group.command("revoke")
 @click.argument("name")
 @click.option("--reason", default="revoked by county IT", show_default=True, help="Kept in the list.")
-@click.option("--broker-pid", type=click.Path(path_type=Path, dir_okay=False),
-              help="Mosquitto's pid file: send it SIGHUP so the new ACL holds at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@BROKER_PID
+@AS_JSON
 @click.pass_context
 def revoke(ctx: click.Context, name: str, reason: str, broker_pid: Path | None, as_json: bool) -> None:
     """Revoke a consumer: the broker's ACL loses its entry, so it can read nothing."""
@@ -85,7 +88,7 @@ def venues_group() -> None:
 @click.argument("venue")
 @click.option("--township", required=True, help="Township code, [a-z0-9-]{3,40}.")
 @click.option("--township-name", default="", help="The township's name, e.g. 城关镇.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@AS_JSON
 @click.pass_context
 def venues_place(ctx: click.Context, venue: str, township: str, township_name: str, as_json: bool) -> None:
     """Put a venue under a township (a new signed registry version; reload the gateway)."""

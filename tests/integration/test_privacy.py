@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,22 +25,15 @@ from records import keys
 from records.chain import verify_chain
 from records.ids import learner_code
 from records.record import parse_unverified
-from tests.integration.test_relay import HOME, fill
+from tests.integration.test_relay import HOME, fill, lrs  # noqa: F401 (lrs: the module's test LRS)
 from tests.support.county import TestCounty
 from tests.support.lrs import Lrs
 
 ERASED, OTHER = learner_code(123_456_789_012), learner_code(222_333_444_555)
 
 
-@pytest.fixture(scope="module")
-def lrs() -> Iterator[Lrs]:
-    server = Lrs().start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def setup(tmp_path: Path, county: TestCounty, lrs: Lrs) -> tuple[Path, list, Path]:
+def setup(tmp_path: Path, county: TestCounty, lrs: Lrs) -> tuple[Path, list, Path]:  # noqa: F811
     store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
     recs = fill(store, county, tmp_path)
     Relay(store, LrsClient(lrs.endpoint, "lc", "secret"), HOME).step()
@@ -64,7 +56,8 @@ def cli_ok(config: Path, *args: str) -> str:
     return result.output
 
 
-def test_export_then_erase(setup: tuple[Path, list, Path], county: TestCounty, lrs: Lrs, tmp_path: Path) -> None:
+def test_export_then_erase(setup: tuple[Path, list, Path], county: TestCounty, lrs: Lrs,  # noqa: F811
+                           tmp_path: Path) -> None:
     config, recs, issuer = setup
     held = json.loads(cli_ok(config, "learner", "export", ERASED))
     assert ["attendance.checkin", "attendance.checkout", "rating"] == [r["type"] for r in held["records"]]
