@@ -124,6 +124,20 @@ def revoke(ctx: click.Context, card_id: str, reason: str, as_json: bool) -> None
         f"card {card_id} revoked; revocation list version {doc.version} — reload the gateway (SIGHUP) to publish it")
 
 
+@cards.command("forget")
+@click.argument("learner")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def forget(ctx: click.Context, learner: str, as_json: bool) -> None:
+    """Forget a resident (an erasure request): revoke every card of the learner code, blank the
+    masked names in the card roster and delete the stored credentials (docs/privacy.md)."""
+    from provisioning.forget import forget as forget_learner
+
+    result = forget_learner(CardOffice(open_home(ctx)), learner)
+    out(result, as_json, f"learner {learner} forgotten: {len(result['cards'])} card(s), "
+        f"{len(result['revoked_now'])} newly revoked — reload the gateway (SIGHUP) to publish the revocation list")
+
+
 @cards.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the cards as JSON.")
 @click.pass_context

@@ -152,3 +152,29 @@ def test_purge_keeps_tombstones_that_link_the_chain(setup: tuple[Path, list, Pat
     assert {"rating": 0, "attendance.manual": 0} == purge(store, {"rating": 30, "attendance.manual": 30},
                                                           datetime(2027, 1, 1, tzinfo=UTC))
     store.close()
+
+
+def test_the_county_roster_forgets_the_learner(tmp_path: Path) -> None:
+    """After an erasure the only link from code to person, the card roster, forgets it."""
+    from provisioning.home import CountyHome
+    from records.county import revoked_cards
+
+    home = tmp_path / "county"
+
+    def provision(*args: str) -> object:
+        result = CliRunner().invoke(cli, ["provision", "--home", str(home), *args])
+        assert 0 == result.exit_code, (result.output, result.exception)
+        return json.loads(result.output) if "--json" in args else result.output
+
+    provision("init", "--county", "county-3301", "--home-page", "https://learn.county-3301.example")
+    (first,) = provision("cards", "issue", "--name", "王小明", "--json")
+    code = first["learner_code"]
+    (second,) = provision("cards", "issue", "--learner", code, "--name", "王小明", "--json")
+    (other,) = provision("cards", "issue", "--name", "李四", "--json")
+    result = provision("cards", "forget", code, "--json")
+    assert sorted([first["card"], second["card"]]) == result["cards"]
+    index = (home / "cards" / "index.jsonl").read_text(encoding="utf-8")
+    assert "王*明" not in index and "李*" in index
+    assert not Path(first["credential"]).exists() and Path(other["credential"]).exists()
+    revoked = revoked_cards(CountyHome.open(home).load_document("revoked-cards"))
+    assert {first["card"], second["card"]} <= revoked and other["card"] not in revoked
