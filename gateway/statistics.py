@@ -10,10 +10,13 @@ What the records hold today, and so what is counted:
 - *study hours* are the minutes credited by check-outs and manual attendances;
 - the *audience* is the learner's card groups (elder, youth, migrant, disabled) from their
   check-ins; a learner only ever recorded by staff has no groups (其他/未标注);
-- the *activity form* is a class session or self-study: the programme's forms (lecture,
-  course, visit …) are not in the records yet (they come with the programme records);
-- *registered* is an ``enrollment`` record for a session; *attended* a registered learner
-  who then attended that session.
+- the *activity form* is the session's ``form`` where the record has one (data version 2,
+  the programme's forms), else a class session; self-study has its own;
+- *registered* is an ``enrollment`` record for a session (or, in data version 2, for a
+  course, with its latest status ``registered``; waiting and cancelled do not count);
+  *attended* a registered learner who then attended that session (or a session of that
+  course);
+- a session's ``form`` (data version 2) is its activity form; without it, a class session.
 Learners are counted by learner code (pseudonymous; never a name).
 """
 
@@ -228,7 +231,7 @@ class _Unit:
     minutes: int = 0
     ratings: list[int] = field(default_factory=list)
     rated_sessions: set[str] = field(default_factory=set)
-    registered: set[tuple[str, str]] = field(default_factory=set)
+    registered: set[tuple[str, str, str]] = field(default_factory=set)  # (learner, "s"/"c", session/course)
     staff_seconds: float = 0.0
 
     def hours(self) -> float:
@@ -271,7 +274,7 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
     by_form: dict[tuple[str, str, str], _Unit] = defaultdict(_Unit)
     by_audience: dict[tuple[str, str, str], _Unit] = defaultdict(_Unit)
     by_township: dict[str, _Unit] = defaultdict(_Unit)
-    attended: set[tuple[str, str]] = set()
+    attended: set[tuple[str, str, str]] = set()
     learner_minutes: dict[str, int] = defaultdict(int)
     learner_attendances: dict[str, int] = defaultdict(int)
     learner_months: dict[str, set[str]] = defaultdict(set)
@@ -279,23 +282,31 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
     monthly_att: dict[str, int] = defaultdict(int)
     monthly_min: dict[str, int] = defaultdict(int)
     staff: dict[tuple[str, str], _Unit] = defaultdict(_Unit)
+    registrations: dict[tuple[str, str, str], tuple[list[_Unit], str]] = {}
 
-    def places(rec: Record, session_id: str | None) -> list[_Unit]:
+    def places(rec: Record, session_id: str | None, depth: int = 99) -> list[_Unit]:
+        """The running figures a record counts in: its unit and the total (depth 2), then its
+        category, form and township (depth 5), then its learner's audiences."""
         venue = sessions[session_id]["venue"] if session_id in sessions else rec.event["venue"]
         unit = tree.unit(venue, scope)
+        out = [units[unit], total]
+        if depth <= 2:
+            return out
         category = sessions[session_id]["category"] if session_id in sessions else SELF_STUDY
-        form = "class" if session_id else SELF_STUDY
+        form = (sessions[session_id].get("form") or "class") if session_id in sessions else (
+            "class" if session_id else SELF_STUDY)
+        out += [by_category[(*unit, category)], by_form[(*unit, form)], by_township[tree.venue(venue).township]]
+        if depth <= 5:
+            return out
         audience = sorted(groups.get(rec.data.get("learner", ""), ())) or ["none"]
-        return [units[unit], total, by_category[(*unit, category)], by_form[(*unit, form)],
-                by_township[tree.venue(venue).township],
-                *[by_audience[(*unit, g)] for g in audience]]
+        return out + [by_audience[(*unit, g)] for g in audience]
 
     for rec in recs:
         data = rec.data
         month = parse_time(rec.event["time"]).astimezone(tree.zone(rec.event["venue"])).strftime("%Y-%m")
         if rec.type == "session.opened":
             sid = data["session_id"]
-            for u in places(rec, sid)[:5]:
+            for u in places(rec, sid, 5):
                 u.sessions.add(sid)
         elif rec.type in ("attendance.checkin", "attendance.manual"):
             learner, sid = data["learner"], data["session_id"]
@@ -306,7 +317,9 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
             learner_months[learner].add(month)
             monthly_att[month] += 1
             if sid:
-                attended.add((learner, sid))
+                attended.add((learner, "s", sid))
+                if sessions.get(sid, {}).get("course_id"):
+                    attended.add((learner, "c", sessions[sid]["course_id"]))
         if rec.type in ("attendance.checkout", "attendance.manual"):
             learner, sid = data["learner"], data["session_id"]
             for u in places(rec, sid):
@@ -316,20 +329,28 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
             learner_venues[learner].add(rec.event["venue"])
             monthly_min[month] += data["minutes_credited"]
         elif rec.type == "rating":
-            for u in places(rec, data["session_id"])[:2]:
+            for u in places(rec, data["session_id"], 2):
                 u.ratings.append(data["score"])
                 if data["session_id"]:
                     u.rated_sessions.add(data["session_id"])
-        elif rec.type == "enrollment" and data["session_id"]:
-            for u in places(rec, data["session_id"])[:2]:
-                u.registered.add((data["learner"], data["session_id"]))
+        elif rec.type == "enrollment":
+            # for a session, or (data version 2) for a course; the latest status counts
+            target = ("s", data["session_id"]) if data["session_id"] else ("c", data.get("course_id") or "")
+            if target[1]:
+                registrations[(data["learner"], *target)] = (places(rec, data["session_id"], 2),
+                                                             data.get("status", "registered"))
+    for key, (where, status) in registrations.items():
+        if status == "registered":
+            for u in where:
+                u.registered.add(key)
     for sid, s in sessions.items():
         end = parse_time(s["closed"]) if "closed" in s else parse_time(s["planned_end"])
         seconds = max(0.0, (end - parse_time(s["opened"])).total_seconds())
         unit = tree.unit(s["venue"], scope)
-        for u in (units[unit], total, staff[(s["staff_id"], s["venue"])]):
+        who = s.get("staff_id") or "未指定"  # data version 2: a session the timetable opened names nobody
+        for u in (units[unit], total, staff[(who, s["venue"])]):
             u.staff_seconds += seconds
-        staff[(s["staff_id"], s["venue"])].sessions.add(sid)
+        staff[(who, s["venue"])].sessions.add(sid)
 
     def elder(u: _Unit) -> int:
         return sum(1 for learner in u.learners if "elder" in groups.get(learner, ()))

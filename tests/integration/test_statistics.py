@@ -264,3 +264,29 @@ def test_a_learner_with_no_credited_time_is_never_a_star(county: TestCounty) -> 
                              stars=StarCriteria(min_hours=0.01, min_attendances=1, min_months=1))
     assert [] == stats.table("star-candidates").rows
     assert 1 == stats.table("summary").totals["attendances"]
+
+
+def test_programme_fields_of_data_version_2_are_used_when_present(county: TestCounty) -> None:
+    """Bodies of the programme's data version 2 (form, course id, registration per course
+    with a status, sessions the timetable opened with no staff id): counted as they say."""
+    from gateway import statistics
+
+    venue = Venue(county, "v-east-school")
+    start = datetime(2026, 10, 10, 9, 0, tzinfo=CN)
+    for n, status in ((1, "registered"), (2, "registered"), (2, "cancelled"), (3, "waiting")):
+        venue.at(start - timedelta(days=1, seconds=-n), "enrollment",
+                 {"learner": L[n], "temporary": False, "session_id": None, "staff_id": None, "v": 2,
+                  "course_id": "c-taiji", "status": status})
+    sid = str(uuid.uuid4())
+    venue.at(start, "session.opened", {"session_id": sid, "course": "太极拳", "category": "culture", "staff_id": None,
+                                       "planned_start": start.isoformat(),
+                                       "planned_end": (start + timedelta(hours=1)).isoformat(), "credit_rule": RULE,
+                                       "v": 2, "course_id": "c-taiji", "form": "lecture"})
+    venue.at(start + timedelta(minutes=1), "attendance.checkin", {"learner": L[1], "card": "ab" * 8,
+                                                                  "session_id": sid, "how": "nfc", "groups": []})
+    tree = statistics.Tree.from_registry(registry(county).body, county.county_id)
+    stats = statistics.build(venue.k.made, tree, "t", *period("term", "2026-autumn")[1:])
+    total = stats.table("summary").totals
+    assert (1, 1, 1.0) == (total["registered"], total["registered_attended"], total["attendance_rate"])
+    assert ["lecture"] == [r["form"] for r in stats.table("forms").rows]
+    assert ["未指定"] == [r["staff"] for r in stats.table("service").rows]
