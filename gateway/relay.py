@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.lrs import Answer, LrsClient, LrsUnavailable
+from gateway.privacy import keeper
 from gateway.store import Store
 from gateway.xapi import to_statement
 from records.record import Record, parse_time, parse_unverified
@@ -172,8 +173,6 @@ class Relay:
         if not rows:
             return 0
         links = self.links()
-        from gateway.privacy import keeper
-
         keep = keeper(self.store)  # erased learners' statements are never sent again
         batch = []
         for _rowid, token in rows:
