@@ -91,7 +91,7 @@ LEGACY = "lrs"  # the single cursor's name before progress was kept per endpoint
 
 
 def adopt_legacy(store: Store, name: str) -> bool:
-    """Give the single pre-0003 cursor (and its dead letters) to endpoint ``name``, once: it
+    """Give the single pre-0004 cursor (and its dead letters) to endpoint ``name``, once: it
     was that configured endpoint's progress. Returns whether there was one to adopt."""
     with store.tx() as tx:
         if tx.one("SELECT 1 FROM relay_state WHERE name = ?", (LEGACY,)) is None:
