@@ -91,7 +91,7 @@ LEGACY = "lrs"  # the single cursor's name before progress was kept per endpoint
 
 
 def adopt_legacy(store: Store, name: str) -> bool:
-    """Give the single pre-0004 cursor (and its dead letters) to endpoint ``name``, once: it
+    """Give the single pre-0005 cursor (and its dead letters) to endpoint ``name``, once: it
     was that configured endpoint's progress. Returns whether there was one to adopt."""
     with store.tx() as tx:
         if tx.one("SELECT 1 FROM relay_state WHERE name = ?", (LEGACY,)) is None:
@@ -195,8 +195,10 @@ class Relay:
         if not released:
             return
         links = self.links()
+        keep = keeper(self.store)
         for record_id, token in released:
-            statement = self.statement(parse_unverified(token), links)
+            rec = parse_unverified(token)
+            statement = self.statement(rec, links) if keep(rec) else None
             if statement is not None:
                 self.deliver([(record_id, statement)])  # raises LrsUnavailable: tried again next step
             self.store.mark_relayed(record_id)

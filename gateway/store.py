@@ -92,7 +92,7 @@ SCHEMA = [
     """),
     # Personal data (gateway/privacy.py): county-signed consents and erasures, and a tombstone
     # per purged record so a kiosk's chain of hashes stays checkable across what was purged.
-    ("0005-privacy", """
+    ("0006-privacy", """
         CREATE TABLE consents (learner TEXT NOT NULL, token TEXT NOT NULL, at_ms BIGINT NOT NULL);
         CREATE INDEX consents_learner ON consents (learner);
         CREATE TABLE erasures (learner TEXT PRIMARY KEY, token TEXT NOT NULL, erased_ms BIGINT NOT NULL);
