@@ -56,9 +56,9 @@ class Venue:
     def __init__(self, county: TestCounty, venue: str) -> None:
         self.k = KioskChain(county, kiosk=f"k-{venue[2:]}", venue=venue)
 
-    def at(self, when: datetime, record_type: str, data: dict) -> None:
+    def at(self, when: datetime, record_type: str, data: dict):  # noqa: ANN201 - a Record
         self.k.time = when - timedelta(seconds=1)
-        self.k.next(record_type, data)
+        return self.k.next(record_type, data)
 
     def session(self, start: datetime, minutes: int, course: str, category: str, *, enrolled: tuple[int, ...] = (),
                 attend: tuple[tuple[int, list[str], int], ...] = (), ratings: tuple[tuple[int, int], ...] = ()) -> None:
@@ -70,12 +70,12 @@ class Venue:
         for i, n in enumerate(enrolled):
             self.at(start + timedelta(seconds=10 + i), "enrollment", {"learner": L[n], "temporary": False,
                                                                       "session_id": sid, "staff_id": "s-0001"})
-        for i, (n, groups, _) in enumerate(attend):
-            self.at(start + timedelta(minutes=1, seconds=i), "attendance.checkin",
-                    {"learner": L[n], "card": "ab" * 8, "session_id": sid, "how": "nfc", "groups": groups})
+        checkins = [self.at(start + timedelta(minutes=1, seconds=i), "attendance.checkin",
+                            {"learner": L[n], "card": "ab" * 8, "session_id": sid, "how": "nfc", "groups": groups})
+                    for i, (n, groups, _) in enumerate(attend)]
         for i, (n, _, credited) in enumerate(attend):
             self.at(end - timedelta(seconds=30 - i), "attendance.checkout",
-                    {"learner": L[n], "card": "ab" * 8, "session_id": sid, "checkin_id": str(uuid.uuid4()),
+                    {"learner": L[n], "card": "ab" * 8, "session_id": sid, "checkin_id": checkins[i].id,
                      "checkin_time": (start + timedelta(minutes=1)).isoformat(), "seconds_present": credited * 60,
                      "minutes_credited": credited, "how": "nfc"})
         for i, (n, score) in enumerate(ratings):
