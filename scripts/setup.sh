@@ -27,7 +27,7 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing the project and its Python dependencies"
-  .venv/bin/pip install -q -e ".[all]"
+  .venv/bin/pip install -q -e ".[all,test-lrs]"  # test-lrs: Ralph, the second LRS the relay is tested against
   touch "$stamp"
 fi
 

@@ -21,8 +21,8 @@ from tests.integration.test_relay import HOME, fill
 from tests.support import ralph as ralph_lrs
 from tests.support.county import TestCounty
 
-pytestmark = pytest.mark.skipif(not ralph_lrs.installed(),
-                                reason="Ralph is not installed: pip install 'ralph-malph[lrs,cli]' (a test tool)")
+if not ralph_lrs.installed():  # scripts/setup.sh installs it: a missing LRS fails loudly, never skips quietly
+    pytest.fail("Ralph is not installed: run scripts/setup.sh (pip install -e '.[all,test-lrs]')", pytrace=False)
 
 
 @pytest.fixture
