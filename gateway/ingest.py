@@ -20,8 +20,15 @@ chain position. Per message:
    ``upto`` is refused (``seq-too-far``): the kiosk sends its outbox in order from the oldest
    unsettled record, so only a stolen key or a broken kiosk gets that far ahead.
 
+A verified record whose ``prev`` is not the hash of the known record before it is refused
+as ``fork`` too (a stolen key or a copied card signs it; the kiosk's own record always links):
+it takes no position, and a record kept ahead of a gap that turns out not to link is moved
+to ``refused`` when the chain reaches it, so it never stops the chain. Refused lines are kept
+once per (kiosk, hash) and at most ``max_refused`` per kiosk (then counted, with one
+``refused-overflow`` alert).
+
 Refusal reasons (``refused.reason``): ``bad-signature``, ``wrong-kiosk``, ``bad-position``,
-``seq-too-far``. Rejection reasons (the receipt's ``rejected[].reason``): ``revoked-kiosk``,
+``seq-too-far``, ``fork``. Rejection reasons (the receipt's ``rejected[].reason``): ``revoked-kiosk``,
 ``malformed``, ``bad-schema``, ``fork``, ``bad-epoch-link``, ``duplicate-id``.
 Whole-message errors (``{"error": …}``): ``too-large``, ``malformed``, ``empty``,
 ``unknown-kiosk``, ``unknown-key``. Nothing is acknowledged before the commit.
@@ -56,6 +63,7 @@ MAX_PAYLOAD = 256 * 1024
 CLOCK_TOLERANCE_S = 24 * 3600  # a record's time further than this from ours is flagged
 MAX_POSITION = 2**31 - 1  # epochs and seqs are CloudEvents integers (32-bit, positive)
 MAX_AHEAD = 10_000  # default bound on seq - upto for a verified record (gateway.max_seq_ahead)
+MAX_REFUSED = 10_000  # refused lines kept per kiosk; beyond, they are counted, not kept
 UNKNOWN = ("unknown-kiosk", "unknown-key")
 
 
@@ -91,6 +99,12 @@ class _Line:
     def token(self) -> str:
         return self.compact.token
 
+    @property
+    def prev(self) -> str | None:
+        """The link the signed event names (None when it names none that could match)."""
+        prev = self.event.get("prev")
+        return prev if isinstance(prev, str) else None
+
     @cached_property
     def hash(self) -> str:
         return link_hash(self.compact.token)
@@ -101,12 +115,14 @@ VALIDATORS = {name: fastjsonschema.compile(schema) for name, schema in SCHEMAS.i
 
 class Ingest:
     def __init__(self, store: Store, county: CountyFiles, now: Callable[[], datetime],
-                 sun_check: SunCheck | None = None, max_ahead: int = MAX_AHEAD) -> None:
+                 sun_check: SunCheck | None = None, max_ahead: int = MAX_AHEAD,
+                 max_refused: int = MAX_REFUSED) -> None:
         self.store = store
         self.county = county
         self.now = now
         self.sun_check = sun_check  # NTAG 424 DNA anti-clone check (gateway/sun_check.py)
         self.max_ahead = max_ahead
+        self.max_refused = max_refused
         self.plausibility = Plausibility(county.registry, lambda: county.document("staff"))
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:
@@ -158,7 +174,7 @@ class Ingest:
             by_epoch: dict[int, list[_Line]] = {}
             for line in sorted(lines, key=lambda x: (x.epoch, x.seq)):
                 if line.refusal == "bad-position":
-                    self._refuse(tx, kiosk, line, out)  # no epoch to answer for
+                    self._refuse(tx, kiosk, line, out, self.max_refused)  # no epoch to answer for
                     continue
                 by_epoch.setdefault(line.epoch, []).append(line)
             for epoch, group in by_epoch.items():
@@ -245,13 +261,18 @@ class Ingest:
         line.record = record
 
     @staticmethod
-    def _refuse(tx: Tx, kiosk: str, line: _Line, out: Outcome) -> None:
+    def _refuse(tx: Tx, kiosk: str, line: _Line, out: Outcome, cap: int) -> None:
+        """Keep a refused line apart, once per (kiosk, hash) and at most ``cap`` per kiosk (a
+        certificate thief's flood must not fill the store's disk); always counted."""
         reason = line.refusal or "bad-signature"
         epoch = line.epoch if 0 <= line.epoch <= MAX_POSITION else 0  # kept as bytes; the number may not fit
         seq = line.seq if 0 <= line.seq <= MAX_POSITION else 0
-        tx.insert_refused(kiosk, epoch, seq, line.hash, line.token, reason)
+        kept = tx.insert_refused(kiosk, epoch, seq, line.hash, line.token, reason, cap)
         out.refused[reason] = out.refused.get(reason, 0) + 1
-        log.warning("refused a line on kiosk %s's topic at %s/%s: %s", kiosk, line.epoch, line.seq, reason)
+        if kept == "full" and not tx.has_alert(kiosk, "refused-overflow"):
+            tx.alert(kiosk, "refused-overflow", f"{cap} refused lines kept; further ones are counted, not kept")
+        if kept == "kept":
+            log.warning("refused a line on kiosk %s's topic at %s/%s: %s", kiosk, line.epoch, line.seq, reason)
 
     # --- the chain (inside the transaction) -------------------------------------------------
 
@@ -276,14 +297,28 @@ class Ingest:
                 continue
             if line.refusal is None and line.seq > reach + self.max_ahead:
                 line.refusal = "seq-too-far"
+            existing = None
+            if line.refusal is None and line.seq <= chain.max_seen:
+                existing = here.get(line.seq) or tx.stored_at(kiosk, epoch, line.seq)
+            if line.refusal is None and line.seq > 1 and (existing is None or existing[0] != line.token):
+                before = self._before(tx, chain, line.seq, here)
+                if before is not None and before != line.prev:
+                    # signed with the kiosk's key, but not the next link of its chain (a stolen
+                    # key, a copied card): it takes no position, so the kiosk's own record can
+                    line.refusal = "fork"
+                    tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: a signed record that does not "
+                                            "link to the chain (the kiosk's key may be stolen)")
+                elif before is not None and existing is not None and existing[2] and existing[2] != before:
+                    # the record holding this position does not link either: this one does
+                    tx.unseat(kiosk, epoch, line.seq, "fork")
+                    tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: a record that did not link "
+                                            "gave its position to one that does")
+                    existing = None
             if line.refusal is not None:
-                self._refuse(tx, kiosk, line, out)
+                self._refuse(tx, kiosk, line, out, self.max_refused)
                 refused += 1
                 continue
             changed = True
-            existing = None
-            if line.seq <= chain.max_seen:
-                existing = here.get(line.seq) or tx.stored_at(kiosk, epoch, line.seq)
             if existing is not None:
                 if existing[0] == line.token:
                     out.duplicates += 1
@@ -299,7 +334,7 @@ class Ingest:
                 rejected.append({"seq": line.seq, "reason": line.reason})
                 out.rejected[line.reason] = out.rejected.get(line.reason, 0) + 1
                 if existing is None:
-                    tx.insert_rejected(kiosk, epoch, line.seq, line.hash, line.token, line.reason)
+                    tx.insert_rejected(kiosk, epoch, line.seq, line.hash, line.token, line.reason, line.prev or "")
                     chain.max_seen = max(chain.max_seen, line.seq)
                 continue
             rec = line.record
@@ -356,6 +391,14 @@ class Ingest:
         return None  # the record before is not here yet: its link is checked when the chain advances
 
     @staticmethod
+    def _before(tx: Tx, chain: Chain, seq: int, here: dict[int, tuple[str, str, str]]) -> str | None:
+        """The hash a record at ``seq`` must link to, when the record before it is known."""
+        if seq - 1 == chain.upto:
+            return chain.head
+        before = here.get(seq - 1) or tx.stored_at(chain.kiosk, chain.epoch, seq - 1)
+        return None if before is None else before[1]
+
+    @staticmethod
     def _remember_last(chain: Chain, rec: Record) -> None:
         chain.last_time, chain.last_mono, chain.last_bootid = (
             rec.event["time"], rec.event["mono"], rec.event["bootid"])
@@ -379,6 +422,10 @@ class Ingest:
             if seq != chain.upto + 1:
                 break
             if prev and prev != chain.head and chain.upto > 0:
-                tx.alert(chain.kiosk, "fork", f"epoch {chain.epoch} seq {seq} does not link to {chain.upto}")
+                # kept ahead of a gap, and now known not to link: it gives the position back (the
+                # kiosk is asked for its own record there) instead of stopping the chain for good
+                tx.unseat(chain.kiosk, chain.epoch, seq, "fork")
+                tx.alert(chain.kiosk, "fork", f"epoch {chain.epoch} seq {seq} does not link to {chain.upto}; "
+                                              "moved to the refused lines")
                 break
             chain.upto, chain.head = seq, hash_

@@ -100,6 +100,12 @@ SCHEMA = [
             id TEXT PRIMARY KEY, kiosk TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
             hash TEXT NOT NULL, prev TEXT NOT NULL, learner TEXT NOT NULL, purged_ms BIGINT NOT NULL)
     """),
+    # a rejected record's link, so a signed record that does not link to the chain (a stolen
+    # key) can be told from the kiosk's own; a refused line is kept once per kiosk and hash
+    ("0007-rejected-prev", """
+        ALTER TABLE rejected ADD COLUMN prev TEXT NOT NULL DEFAULT '';
+        CREATE INDEX refused_hash ON refused (kiosk, hash)
+    """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 
@@ -169,7 +175,7 @@ class Tx:
         row = self.one("SELECT token, hash, prev FROM records WHERE kiosk = ? AND epoch = ? AND seq = ?",
                        (kiosk, epoch, seq))
         if row is None:
-            row = self.one("SELECT token, hash, '' FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?",
+            row = self.one("SELECT token, hash, prev FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?",
                            (kiosk, epoch, seq))
         return None if row is None else (row[0], row[1], row[2])
 
@@ -198,13 +204,38 @@ class Tx:
         return {r[0] for r in self.execute(f"SELECT id FROM records WHERE id IN ({marks})",  # noqa: S608
                                            tuple(record_ids)).fetchall()}
 
-    def insert_rejected(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str) -> None:
-        self.execute("INSERT INTO rejected VALUES (?,?,?,?,?,?,?) ON CONFLICT (kiosk, epoch, seq) DO NOTHING",
-                     (kiosk, epoch, seq, hash_, token, reason, int(time.time() * 1000)))
+    def insert_rejected(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str,
+                        prev: str = "") -> None:
+        self.execute("INSERT INTO rejected (kiosk, epoch, seq, hash, token, reason, rejected_ms, prev) "
+                     "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (kiosk, epoch, seq) DO NOTHING",
+                     (kiosk, epoch, seq, hash_, token, reason, int(time.time() * 1000), prev))
 
-    def insert_refused(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str) -> None:
+    def insert_refused(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str,
+                       cap: int) -> str:
+        """Keep a refused line: "kept", "known" (this kiosk's topic carried it before: kept once)
+        or "full" (the kiosk already has ``cap`` refused lines kept: counted, not kept)."""
+        if self.one("SELECT 1 FROM refused WHERE kiosk = ? AND hash = ?", (kiosk, hash_)) is not None:
+            return "known"
+        if self.one("SELECT count(*) FROM (SELECT 1 FROM refused WHERE kiosk = ? LIMIT ?) k",
+                    (kiosk, cap))[0] >= cap:
+            return "full"
         self.execute("INSERT INTO refused (kiosk, epoch, seq, hash, token, reason, refused_ms) "
                      "VALUES (?,?,?,?,?,?,?)", (kiosk, epoch, seq, hash_, token, reason, int(time.time() * 1000)))
+        return "kept"
+
+    def has_alert(self, kiosk: str, kind: str) -> bool:
+        return self.one("SELECT 1 FROM alerts WHERE kiosk = ? AND kind = ?", (kiosk, kind)) is not None
+
+    def unseat(self, kiosk: str, epoch: int, seq: int, reason: str) -> None:
+        """Move the record or rejected record at a position into ``refused``: a signed record that
+        turned out not to link to the chain (a stolen key) gives its position back."""
+        for table in ("records", "rejected"):
+            self.execute(f"INSERT INTO refused (kiosk, epoch, seq, hash, token, reason, refused_ms) "  # noqa: S608
+                         f"SELECT kiosk, epoch, seq, hash, token, ?, ? FROM {table} "
+                         f"WHERE kiosk = ? AND epoch = ? AND seq = ?",
+                         (reason, int(time.time() * 1000), kiosk, epoch, seq))
+            self.execute(f"DELETE FROM {table} WHERE kiosk = ? AND epoch = ? AND seq = ?",  # noqa: S608
+                         (kiosk, epoch, seq))
 
     def delete_rejected(self, kiosk: str, epoch: int, seq: int) -> None:
         self.execute("DELETE FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))
@@ -217,7 +248,7 @@ class Tx:
         """(seq, hash, prev) of stored and rejected records in after+1..upto, in order."""
         rows = self.execute(
             "SELECT seq, hash, prev FROM records WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ? "
-            "UNION ALL SELECT seq, hash, '' FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ? "
+            "UNION ALL SELECT seq, hash, prev FROM rejected WHERE kiosk = ? AND epoch = ? AND seq > ? AND seq <= ? "
             "ORDER BY 1", (kiosk, epoch, after, upto, kiosk, epoch, after, upto)).fetchall()
         return [(int(r[0]), r[1], r[2]) for r in rows]
 

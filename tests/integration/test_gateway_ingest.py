@@ -94,8 +94,8 @@ class TestRefused:
         k = KioskChain(county)
         recs = k.many(2)
         ingest.handle("k-test-1", payload(recs))
-        fork = KioskChain(county)
-        fork.next()
+        fork = KioskChain(county)  # a second record at seq 2 that links to seq 1 as well
+        fork.seq, fork.head = 1, recs[0].hash
         forked = fork.next("kiosk.checkpoint", {"pending": 9, "journal_bytes": 9})
         rejected, _ = self.refused(ingest, "k-test-1", [forked])
         assert [{"seq": 2, "reason": "fork"}] == rejected

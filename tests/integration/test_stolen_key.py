@@ -1,0 +1,115 @@
+"""A thief holding one kiosk's certificate AND signing key (a copied SD card) against the
+gateway's ingest, on a real SQLite store: signed records that do not link to the kiosk's chain
+take no position, so the genuine kiosk's records are still stored (issue 11's audit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.ingest import Ingest
+from gateway.store import Store
+from tests.integration.test_gateway_refused import county_files, table
+from tests.support.county import TestCounty
+from tests.support.gateway import NOW, KioskChain, payload
+
+
+@pytest.fixture
+def ingest(tmp_path: Path, county: TestCounty) -> Ingest:
+    files = county_files(tmp_path, county, {"k-b": "v-test"})
+    return Ingest(Store.open(f"sqlite:///{tmp_path / 'gw.sqlite3'}"), files, lambda: NOW)
+
+
+def thief_at(county: TestCounty, seq: int, prev: str = "an-old-head-from-a-copied-card") -> KioskChain:
+    """A chain signed with k-b's real key, positioned at ``seq`` with a link of the thief's choosing."""
+    thief = KioskChain(county, kiosk="k-b", bootid="thief")
+    thief.seq, thief.head = seq - 1, prev
+    return thief
+
+
+def offer_until_settled(ingest: Ingest, recs: list, rounds: int = 10) -> dict:
+    """The kiosk offers its unsettled records again after every receipt (as its uplink does)."""
+    receipt: dict = {}
+    for _ in range(rounds):
+        unsettled = [r for r in recs if r.event["seq"] > receipt.get("upto", 0)]
+        if not unsettled:
+            break
+        receipt = ingest.handle("k-b", payload(unsettled)).receipts[0]
+    return receipt
+
+
+class TestStolenSigningKey:
+    def test_a_signed_record_at_the_next_position_that_does_not_link_takes_no_position(
+            self, ingest: Ingest, county: TestCounty) -> None:
+        """Old code: the thief's record took seq 4 as a rejected `fork`, and every genuine record
+        after it was rejected as `fork` for good (none stored again)."""
+        genuine = KioskChain(county, kiosk="k-b")
+        ingest.handle("k-b", payload(genuine.many(3)))
+        out = ingest.handle("k-b", payload([thief_at(county, 4).next()]))
+        assert ({"fork": 1}, 3, []) == (out.refused, out.receipts[0]["upto"], out.receipts[0]["rejected"])
+        after = genuine.many(5)
+        out = ingest.handle("k-b", payload(after))
+        assert (5, 8, after[-1].hash, []) == (out.stored, out.receipts[0]["upto"], out.receipts[0]["head"],
+                                             out.receipts[0]["rejected"])
+        assert [r.token for r in genuine.made] == ingest.store.tokens("k-b")
+        assert (0, 1) == (table(ingest, "rejected"), table(ingest, "refused"))
+        assert [("fork",)] == ingest.store.query("SELECT kind FROM alerts")
+
+    def test_a_signed_record_with_a_bad_body_cannot_take_the_next_position(
+            self, ingest: Ingest, county: TestCounty) -> None:
+        """A body that fails its schema skipped the link check: it took the position as rejected."""
+        genuine = KioskChain(county, kiosk="k-b")
+        ingest.handle("k-b", payload(genuine.many(2)))
+        bad = thief_at(county, 3).next("rating", {"learner": "x", "score": 9})
+        assert {"fork": 1} == ingest.handle("k-b", payload([bad])).refused
+        after = genuine.many(2)
+        out = ingest.handle("k-b", payload(after))
+        assert (2, 4, []) == (out.stored, out.receipts[0]["upto"], out.receipts[0]["rejected"])
+
+    def test_a_signed_record_planted_ahead_does_not_wedge_the_chain(
+            self, ingest: Ingest, county: TestCounty) -> None:
+        """Old code: a record at upto+3 with a wrong link was stored as verified; when the genuine
+        records reached it the chain stopped there for good and the kiosk never settled again."""
+        genuine = KioskChain(county, kiosk="k-b")
+        ingest.handle("k-b", payload(genuine.many(3)))
+        planted = thief_at(county, 6).many(2)  # 6 and 7, linked to each other, not to the kiosk's 5
+        ingest.handle("k-b", payload(planted))
+        after = genuine.many(6)  # 4..9
+        receipt = offer_until_settled(ingest, after)
+        assert (9, after[-1].hash) == (receipt["upto"], receipt["head"])
+        assert [r.token for r in genuine.made] == ingest.store.tokens("k-b")
+        assert {r.token for r in planted} == {t for (t,) in ingest.store.query("SELECT token FROM refused")}
+        assert 0 == table(ingest, "rejected")
+
+    def test_a_linked_record_ahead_still_waits_for_its_gap(self, ingest: Ingest, county: TestCounty) -> None:
+        """Out of order is not a fork: records past a gap are kept and the chain advances through them."""
+        genuine = KioskChain(county, kiosk="k-b")
+        recs = genuine.many(6)
+        assert 2 == ingest.handle("k-b", payload(recs[:2] + recs[4:])).receipts[0]["upto"]
+        out = ingest.handle("k-b", payload(recs[2:4]))
+        assert (6, {}) == (out.receipts[0]["upto"], out.refused)
+        assert [r.token for r in recs] == ingest.store.tokens("k-b")
+
+
+class TestRefusedFlood:
+    def test_the_same_refused_line_is_kept_once(self, ingest: Ingest, county: TestCounty) -> None:
+        """Old code: every re-send of a forged line added a row (a certificate fills the disk)."""
+        forged = KioskChain(TestCounty(county_id=county.county_id), kiosk="k-b").many(5)
+        for _ in range(20):
+            out = ingest.handle("k-b", payload(forged))
+        assert ({"bad-signature": 5}, 5) == (out.refused, table(ingest, "refused"))
+
+    def test_refused_lines_kept_per_kiosk_are_bounded(self, tmp_path: Path, county: TestCounty) -> None:
+        files = county_files(tmp_path, county, {"k-b": "v-test", "k-c": "v-test"})
+        ingest = Ingest(Store.open(f"sqlite:///{tmp_path / 'gw.sqlite3'}"), files, lambda: NOW, max_refused=30)
+        thief = KioskChain(TestCounty(county_id=county.county_id), kiosk="k-b")
+        for _ in range(4):
+            assert {"bad-signature": 20} == ingest.handle("k-b", payload(thief.many(20))).refused
+        assert 30 == table(ingest, "refused")
+        assert [("refused-overflow",)] == ingest.store.query("SELECT kind FROM alerts")
+        other = KioskChain(TestCounty(county_id=county.county_id), kiosk="k-c")
+        ingest.handle("k-c", payload(other.many(3)))  # another kiosk's budget is its own
+        assert 33 == table(ingest, "refused")
+        genuine = KioskChain(county, kiosk="k-b").many(3)
+        assert 3 == ingest.handle("k-b", payload(genuine)).receipts[0]["upto"]
