@@ -215,7 +215,8 @@ def make_ingest(cfg: Config, store: Store, county: CountyFiles) -> Ingest:
         sun = sun_check.from_config(g)
     except SunError as err:
         raise ConfigError(f"gateway.sun_master_key: {err}") from err
-    ingest = Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"])
+    ingest = Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"],
+                    max_refused=g["max_refused_per_kiosk"])
     ingest.plausibility.limits = PlausibilityLimits(**cfg["plausibility"])
     return ingest
 

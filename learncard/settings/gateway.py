@@ -34,6 +34,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
                          "else /run/learncard/gateway-<client_id>.lock"),
         "max_seq_ahead": Key(10_000, "int", help="a verified record further than this past the chain's "
                              "settled position is refused (seq-too-far)"),
+        "max_refused_per_kiosk": Key(10_000, "int", help="refused lines kept per kiosk (each once); "
+                                     "beyond, they are counted, not kept"),
         "county_poll_seconds": Key(3, "int", help="how often to look whether a county file changed (0: never)"),
     },
     "broker": {
