@@ -11,8 +11,19 @@ import pytest
 from gateway.ingest import Ingest
 from gateway.store import Store
 from tests.integration.test_gateway_refused import county_files, table
+from tests.integration.test_protocol_faults import kiosk_b_and_a_thief, rows, stored_ids, tap
 from tests.support.county import TestCounty
 from tests.support.gateway import NOW, KioskChain, payload
+from tests.support.mosquitto import Mosquitto
+from tests.support.venue import GatewayProcess, wait_until
+
+
+@pytest.fixture
+def running_gateway(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto):
+    gw = GatewayProcess(county, tmp_path / "gateway", mosquitto, kiosks={"k-b": "v-test"})
+    gw.start()
+    yield gw
+    gw.kill()
 
 
 @pytest.fixture
@@ -21,9 +32,9 @@ def ingest(tmp_path: Path, county: TestCounty) -> Ingest:
     return Ingest(Store.open(f"sqlite:///{tmp_path / 'gw.sqlite3'}"), files, lambda: NOW)
 
 
-def thief_at(county: TestCounty, seq: int, prev: str = "an-old-head-from-a-copied-card") -> KioskChain:
+def thief_at(county: TestCounty, seq: int, prev: str = "an-old-head-from-a-copied-card", epoch: int = 1) -> KioskChain:
     """A chain signed with k-b's real key, positioned at ``seq`` with a link of the thief's choosing."""
-    thief = KioskChain(county, kiosk="k-b", bootid="thief")
+    thief = KioskChain(county, kiosk="k-b", bootid="thief", epoch=epoch)
     thief.seq, thief.head = seq - 1, prev
     return thief
 
@@ -113,3 +124,24 @@ class TestRefusedFlood:
         assert 33 == table(ingest, "refused")
         genuine = KioskChain(county, kiosk="k-b").many(3)
         assert 3 == ingest.handle("k-b", payload(genuine)).receipts[0]["upto"]
+
+
+def test_a_stolen_key_cannot_block_the_kiosks_taps_with_records_that_do_not_link(
+        tmp_path: Path, county: TestCounty, mosquitto: Mosquitto, running_gateway: GatewayProcess) -> None:
+    """Real processes: a thief with k-b's certificate and signing key (a copied SD card) publishes
+    a signed record at k-b's next position and one planted three further on, both with a link
+    of its own. Old code: k-b's next taps were all rejected as `fork` (moved to its rejected
+    table) or never settled. Now every tap k-b answered is stored once."""
+    gateway = running_gateway
+    with kiosk_b_and_a_thief(tmp_path, county, mosquitto) as (kiosk, app, thief, first):
+        epoch, seq = app.journal.epoch, app.journal.stats().seq
+        thief.publish("lc/v1/k-b/rec", payload([thief_at(county, seq + 1, epoch=epoch).next()]))
+        thief.publish("lc/v1/k-b/rec", payload([thief_at(county, seq + 4, epoch=epoch).next()]))
+        wait_until("the gateway to handle both", lambda: sum(rows(gateway, f"SELECT count(*) FROM {t}")[0][0]  # noqa: S608
+                                                             for t in ("records", "rejected", "refused")) >= seq + 2)
+        later = tap(kiosk, county, 30)
+        wait_until("k-b's outbox to empty", lambda: app.journal.stats().pending == 0, 120)
+        assert 0 == app.journal.stats().rejected
+    assert sorted(first + later) == sorted(stored_ids(gateway, "k-b"))
+    assert [] == rows(gateway, "SELECT reason FROM rejected")
+    assert [("fork", 2)] == rows(gateway, "SELECT reason, count(*) FROM refused GROUP BY reason")
