@@ -4,6 +4,7 @@ take no position, so the genuine kiosk's records are still stored (issue 11's au
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from tests.integration.test_protocol_faults import kiosk_b_and_a_thief, rows, st
 from tests.support.county import TestCounty
 from tests.support.gateway import NOW, KioskChain, payload
 from tests.support.mosquitto import Mosquitto
+from tests.support.postgres import database
 from tests.support.venue import GatewayProcess, wait_until
 
 
@@ -26,10 +28,16 @@ def running_gateway(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto):
     gw.kill()
 
 
-@pytest.fixture
-def ingest(tmp_path: Path, county: TestCounty) -> Ingest:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ingest(request: pytest.FixtureRequest, tmp_path: Path, county: TestCounty) -> Iterator[Ingest]:
     files = county_files(tmp_path, county, {"k-b": "v-test"})
-    return Ingest(Store.open(f"sqlite:///{tmp_path / 'gw.sqlite3'}"), files, lambda: NOW)
+    if request.param == "sqlite":
+        yield Ingest(Store.open(f"sqlite:///{tmp_path / 'gw.sqlite3'}"), files, lambda: NOW)
+        return
+    with database() as url:
+        store = Store.open(url)
+        yield Ingest(store, files, lambda: NOW)
+        store.close()
 
 
 def thief_at(county: TestCounty, seq: int, prev: str = "an-old-head-from-a-copied-card", epoch: int = 1) -> KioskChain:
