@@ -159,7 +159,7 @@ class GatewayService:
             status = json.loads(payload or b"{}")
             if not isinstance(status, dict):
                 raise ValueError("not an object")
-        except ValueError:
+        except (ValueError, RecursionError):  # nested brackets: a kiosk's text, not a store failure
             log.warning("kiosk %s sent a status that is not a JSON object", kiosk)
             return
         if live:
