@@ -224,7 +224,7 @@ def parse_event(payload: bytes, kid: str, parsed: Any = None) -> dict[str, Any]:
         raise MalformedRecord("the signing key belongs to another kiosk than the source")
     if not (1 <= event["epoch"] <= INT32_MAX and 1 <= event["seq"] <= INT32_MAX):
         raise MalformedRecord("epoch and seq must be 32-bit integers from 1")
-    if not event["mono"].isdigit():
+    if not (event["mono"].isascii() and event["mono"].isdigit()):  # "²".isdigit(), but int("²") fails
         raise MalformedRecord("mono must be a decimal string")
     if event["clock"] not in CLOCK_STATES:
         raise MalformedRecord(f"clock must be one of {CLOCK_STATES}")

@@ -7,10 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from gateway.ingest import Ingest
 from gateway.store import Store
+from records import jws
 from tests.integration.test_gateway_refused import county_files, table
 from tests.integration.test_protocol_faults import kiosk_b_and_a_thief, rows, stored_ids, tap
 from tests.support.county import TestCounty
@@ -109,6 +111,17 @@ class TestStolenSigningKey:
         out = ingest.handle("k-b", payload(recs[2:4]))
         assert (6, {}) == (out.receipts[0]["upto"], out.refused)
         assert [r.token for r in recs] == ingest.store.tokens("k-b")
+
+
+def test_a_signed_mono_that_is_not_ascii_digits_is_malformed_not_a_crash(ingest: Ingest, county: TestCounty) -> None:
+    """Old code: "²" passed the record check (str.isdigit) and int() raised in the gateway's
+    clock check: no receipt, the message lost, and /healthz blaming the store."""
+    k = KioskChain(county, kiosk="k-b")
+    ingest.handle("k-b", payload([k.next()]))
+    event = k.next().event | {"mono": "²"}  # same link, same boot: re-signed with the kiosk's key
+    token = jws.sign(orjson.dumps(event), county.kiosk_key("k-b"), {"kid": "k-b/1"})
+    out = ingest.handle("k-b", token.encode())
+    assert ({"malformed": 1}, 2) == (out.rejected, out.receipts[0]["upto"])
 
 
 class TestRefusedFlood:
