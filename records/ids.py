@@ -72,7 +72,7 @@ def format_learner_code(learner: int) -> str:
 
 def is_valid_name(text: str) -> bool:
     """Kiosk, venue and county ids: ``[a-z0-9-]{3,40}`` (they are MQTT topic levels)."""
-    return bool(_ID_PATTERN.match(text))
+    return isinstance(text, str) and _ID_PATTERN.fullmatch(text) is not None  # "$" alone lets "k-b\n" through
 
 
 def is_reserved_name(text: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from records import jws
+from records import ids, jws
 from records.encoding import b64url
 from records.errors import MalformedRecord
 
@@ -226,6 +226,8 @@ def parse_event(payload: bytes, kid: str, parsed: Any = None) -> dict[str, Any]:
         raise MalformedRecord("epoch and seq must be 32-bit integers from 1")
     if not (event["mono"].isascii() and event["mono"].isdigit()):  # "²".isdigit(), but int("²") fails
         raise MalformedRecord("mono must be a decimal string")
+    if not ids.is_valid_name(event["venue"]):  # a topic level of the verified stream: never "#", "+" or "/"
+        raise MalformedRecord("venue must match [a-z0-9-]{3,40}")
     if event["clock"] not in CLOCK_STATES:
         raise MalformedRecord(f"clock must be one of {CLOCK_STATES}")
     if _UUID_TEXT.fullmatch(event["id"]) is None:

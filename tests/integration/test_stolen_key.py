@@ -124,6 +124,19 @@ def test_a_signed_mono_that_is_not_ascii_digits_is_malformed_not_a_crash(ingest:
     assert ({"malformed": 1}, 2) == (out.rejected, out.receipts[0]["upto"])
 
 
+@pytest.mark.parametrize("venue", ["#", "+", "v-test/extra", "v-test\n", "V-TEST", ""])
+def test_a_signed_venue_that_is_no_topic_level_is_malformed(ingest: Ingest, county: TestCounty, venue: str) -> None:
+    """Old code: stored as verified, then published on lc/v1/verified/<venue> — paho refuses a
+    wildcard topic, so the receipt after the commit was never sent (and "/" wrote into
+    another topic of the verified stream)."""
+    k = KioskChain(county, kiosk="k-b")
+    ingest.handle("k-b", payload([k.next()]))
+    event = k.next().event | {"venue": venue}
+    token = jws.sign(orjson.dumps(event), county.kiosk_key("k-b"), {"kid": "k-b/1"})
+    out = ingest.handle("k-b", token.encode())
+    assert ({"malformed": 1}, [], 2) == (out.rejected, out.verified, out.receipts[0]["upto"])
+
+
 class TestRefusedFlood:
     def test_the_same_refused_line_is_kept_once(self, ingest: Ingest, county: TestCounty) -> None:
         """Old code: every re-send of a forged line added a row (a certificate fills the disk)."""
