@@ -137,6 +137,17 @@ class Venue:
         return card.to_qr_text(card.issue(forged, keys.private_key_from_seed(os.urandom(32))))
 
 
+def start_agent(processes: Processes, name: str, kiosk_dir: Path, debounce_seconds: int,
+                timeout: float = 30) -> tuple[Child, Path]:
+    """A kiosk agent from an enrolment bundle's folder, its control socket in a fresh folder."""
+    socket = Path(tempfile.mkdtemp(prefix="lc-demo-")) / "agent.sock"
+    agent = processes.learncard(name, [
+        "-v", "kiosk", "--config", str(kiosk_dir / "kiosk.toml"), "--set", f"control.socket={socket}",
+        "--set", f"rules.debounce_seconds={debounce_seconds}", "--set", "uplink.resend_after_seconds=5", "agent"])
+    wait_for("the kiosk agent", socket.exists, timeout, agent)
+    return agent, socket
+
+
 @contextmanager
 def open_venue(folder: Path, processes: Processes) -> Iterator[Venue]:
     """Provision the county and start every part, each as its own process, as in the field."""
@@ -154,11 +165,7 @@ def open_venue(folder: Path, processes: Processes) -> Iterator[Venue]:
             "--set", f"store.url=sqlite:///{folder / 'gateway.sqlite3'}",
             "--set", f"gateway.metrics_port={metrics_port}", "--set", f"broker.port={broker_port}", *relay, "run"])
         wait_for("the gateway's /healthz", lambda: healthy(metrics_port), 30, gateway)
-        socket = Path(tempfile.mkdtemp(prefix="lc-demo-")) / "agent.sock"
-        agent = processes.learncard("kiosk-agent", [
-            "-v", "kiosk", "--config", str(kiosk_dir / "kiosk.toml"), "--set", f"control.socket={socket}",
-            "--set", "rules.debounce_seconds=2", "--set", "uplink.resend_after_seconds=5", "agent"])
-        wait_for("the kiosk agent", socket.exists, 30, agent)
+        agent, socket = start_agent(processes, "kiosk-agent", kiosk_dir, debounce_seconds=2)
         with ControlClient(socket) as client:
             wait_for("the kiosk to get the county's lists over MQTT",
                      lambda: client.call("state")["health"]["staff_roster_version"] >= 2

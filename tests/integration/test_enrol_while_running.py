@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import tempfile
 import tomllib
 from pathlib import Path
 
 from kiosk.control import ControlClient
 from learncard.demo.processes import Processes, wait_for
-from learncard.demo.venue import VENUE, VENUE_NAME, open_venue
+from learncard.demo.venue import VENUE, VENUE_NAME, open_venue, start_agent
 
 
 def test_kiosk_enrolled_with_provision_while_everything_runs(tmp_path: Path) -> None:
@@ -26,11 +25,7 @@ def test_kiosk_enrolled_with_provision_while_everything_runs(tmp_path: Path) -> 
         assert "reload the broker (SIGHUP)" in printed, printed  # the advice county IT follows
         (broker,) = [c for c in processes.children if c.name == "mosquitto"]
         broker.popen.send_signal(signal.SIGHUP)
-        socket = Path(tempfile.mkdtemp(prefix="lc-two-")) / "agent.sock"
-        agent = processes.learncard("kiosk-agent-two", [
-            "-v", "kiosk", "--config", str(second / "kiosk.toml"), "--set", f"control.socket={socket}",
-            "--set", "rules.debounce_seconds=0", "--set", "uplink.resend_after_seconds=3", "agent"])
-        wait_for("the second agent", socket.exists, 60, agent)
+        agent, socket = start_agent(processes, "kiosk-agent-two", second, debounce_seconds=0, timeout=60)
         with ControlClient(socket) as client:
             result = client.call("tap", text=venue.cards.residents[0][1])
             assert "checkin" == result["outcome"], result
