@@ -228,7 +228,12 @@ class Tx:
 
     def unseat(self, kiosk: str, epoch: int, seq: int, reason: str) -> None:
         """Move the record or rejected record at a position into ``refused``: a signed record that
-        turned out not to link to the chain (a stolen key) gives its position back."""
+        turned out not to link to the chain (a stolen key) gives its position back, and what the
+        plausibility checks noted of it (its credited minutes, a hold) goes with it."""
+        row = self.one("SELECT id FROM records WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))
+        if row is not None:
+            self.execute("DELETE FROM attendance WHERE record_id = ?", (row[0],))
+            self.execute("DELETE FROM held WHERE record_id = ?", (row[0],))
         for table in ("records", "rejected"):
             self.execute(f"INSERT INTO refused (kiosk, epoch, seq, hash, token, reason, refused_ms) "  # noqa: S608
                          f"SELECT kiosk, epoch, seq, hash, token, ?, ? FROM {table} "

@@ -14,6 +14,7 @@ from gateway.ingest import Ingest
 from gateway.store import Store
 from records import jws
 from tests.integration.test_gateway_refused import county_files, table
+from tests.integration.test_plausibility import checkin
 from tests.integration.test_protocol_faults import kiosk_b_and_a_thief, rows, stored_ids, tap
 from tests.support.county import TestCounty
 from tests.support.gateway import NOW, KioskChain, payload
@@ -102,6 +103,18 @@ class TestStolenSigningKey:
         assert [r.token for r in genuine.made] == ingest.store.tokens("k-b")
         assert {r.token for r in planted} == {t for (t,) in ingest.store.query("SELECT token FROM refused")}
         assert 0 == table(ingest, "rejected")
+
+    def test_a_planted_check_in_takes_its_credited_attendance_along(self, ingest: Ingest, county: TestCounty) -> None:
+        """What the plausibility checks noted of a planted record (a check-in a forged check-out
+        could pair with, minutes towards a learner's day) leaves with it."""
+        genuine = KioskChain(county, kiosk="k-b")
+        ingest.handle("k-b", payload(genuine.many(1)))
+        planted = checkin(thief_at(county, 3), "3301000000014")
+        ingest.handle("k-b", payload([planted]))
+        assert [(planted.id,)] == ingest.store.query("SELECT record_id FROM attendance")
+        offer_until_settled(ingest, genuine.many(3))
+        assert ([], [("fork",)]) == (ingest.store.query("SELECT record_id FROM attendance"),
+                                     ingest.store.query("SELECT reason FROM refused"))
 
     def test_a_linked_record_ahead_still_waits_for_its_gap(self, ingest: Ingest, county: TestCounty) -> None:
         """Out of order is not a fork: records past a gap are kept and the chain advances through them."""
