@@ -41,6 +41,7 @@ import orjson
 from gateway.store import Tx
 from records.county import Document, Registry
 from records.encoding import b64url_decode
+from records.errors import RecordError
 from records.record import Record, parse_time
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,13 @@ def staff_problem(rec: Record, roster: dict[str, dict[str, Any]] | None) -> list
 
 
 def planned_minutes(rec: Record) -> int:
-    """A session.opened record's planned length in minutes (0 if it ends before it starts)."""
-    start, end = parse_time(rec.data["planned_start"]), parse_time(rec.data["planned_end"])
+    """A session.opened record's planned length in minutes (0 if it ends before it starts, or
+    if its planned times are no times: the schema only bounds their length, and a signed
+    record's text must never raise inside the ingest's transaction)."""
+    try:
+        start, end = parse_time(rec.data["planned_start"]), parse_time(rec.data["planned_end"])
+    except RecordError:
+        return 0
     return max(0, int((end - start).total_seconds() // 60))
 
 

@@ -4,6 +4,7 @@ take no position, so the genuine kiosk's records are still stored (issue 11's au
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,6 +149,23 @@ def test_a_signed_venue_that_is_no_topic_level_is_malformed(ingest: Ingest, coun
     token = jws.sign(orjson.dumps(event), county.kiosk_key("k-b"), {"kid": "k-b/1"})
     out = ingest.handle("k-b", token.encode())
     assert ({"malformed": 1}, [], 2) == (out.rejected, out.verified, out.receipts[0]["upto"])
+
+
+@pytest.mark.parametrize("planned_start", ["x" * 28, "2026-11-23T09:00:00.000+99:00"])
+def test_a_signed_session_with_planned_times_that_are_no_times_does_not_raise(
+        tmp_path: Path, county: TestCounty, planned_start: str) -> None:
+    """Old code: the plausibility check parsed them inside the ingest's transaction and raised —
+    no receipt, the message lost, /healthz blaming the store (and the watchdog unfed), as often
+    as a thief with the key cared to send one, even planted ahead where no link is checked."""
+    files = county_files(tmp_path, county, {"k-b": "v-test"})
+    ingest = Ingest(Store.open(f"sqlite:///{tmp_path / 'gw.sqlite3'}"), files, lambda: NOW)
+    rule = {"min_share_percent": 50, "rounding_minutes": 15, "cap_at_session": True,
+            "daily_self_study_cap_minutes": 240}
+    opened = thief_at(county, 3).next("session.opened", {
+        "session_id": str(uuid.uuid4()), "course": "x", "category": "culture", "staff_id": "s-0001",
+        "planned_start": planned_start, "planned_end": "2026-11-23T10:00:00.000+08:00", "credit_rule": rule})
+    out = ingest.handle("k-b", payload([opened]))
+    assert (None, 1) == (out.error, out.stored)
 
 
 class TestRefusedFlood:
