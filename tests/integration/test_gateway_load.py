@@ -125,14 +125,17 @@ def test_replay_flood_from_one_kiosk_does_not_starve_another(tmp_path: Path, cou
     flooding = threading.Thread(target=flood, daemon=True)
     flooding.start()
     settle_times = []
+    waited_behind = []  # flood messages the gateway took while a k-test-1 record waited for its receipt
     kiosk = TestClient(mosquitto.port)
     assert kiosk.wait_connected()
     while flooding.is_alive() or len(settle_times) < 5:
         rec = good.next()
-        started = time.monotonic()
+        started, taken = time.monotonic(), metric(gateway.metrics_port, "learncard_gateway_messages_total")
         kiosk.publish("lc/v1/k-test-1/rec", payload([rec]))
         assert receipts.wait_upto(rec.seq, 120), f"no receipt for k-test-1 seq {rec.seq} in 120 s"
         settle_times.append(time.monotonic() - started)
+        if flooding.is_alive():
+            waited_behind.append(metric(gateway.metrics_port, "learncard_gateway_messages_total") - taken - 1)
         time.sleep(0.2)
     flooding.join()
     time.sleep(2)
@@ -140,10 +143,15 @@ def test_replay_flood_from_one_kiosk_does_not_starve_another(tmp_path: Path, cou
     flooder.close()
     kiosk.close()
     receipts.client.close()
-    print(f"k-test-1: {len(settle_times)} records, settle max {max(settle_times):.2f} s; "
-          f"gateway RSS {before:.0f} → peak {peak[0]:.0f} MB; shed {metric(gateway.metrics_port, 'learncard_gateway_messages_shed_total')}")
-    # generous bounds that the old gateway broke (48 s stalls, 46 → 320 MB): this is about starvation
-    assert max(settle_times) < 20
+    print(f"k-test-1: {len(settle_times)} records, settle max {max(settle_times):.2f} s, waited behind "
+          f"{waited_behind} flood messages; gateway RSS {before:.0f} → peak {peak[0]:.0f} MB; "
+          f"shed {metric(gateway.metrics_port, 'learncard_gateway_messages_shed_total')}")
+    # Starvation is an order, not a time (times on this shared machine prove nothing): with the old
+    # FIFO inbox a live record waited behind the whole backlog (~1,000 flood messages, 48 s); served in
+    # turn it waits behind at most the flooder's own bounded queue (16 messages) and what is in hand.
+    assert waited_behind, "the flood ended before a live record was sent: nothing was measured"
+    assert max(waited_behind) <= 2 * 16 + 8, waited_behind
+    # memory is a bound, not a time: the old gateway grew 46 → 320 MB holding the backlog
     assert peak[0] - before < 120
     assert gateway.count() == len(records) + good.seq  # each record stored once
 
