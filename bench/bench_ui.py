@@ -23,20 +23,28 @@ def probe(*args: str) -> dict:
         env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_HOME=tmp,
                    PYTHONPATH=str(ROOT))
         subprocess.run([sys.executable, "-m", "bench.ui_probe", args[0], str(out), *args[1:]], cwd=ROOT, env=env,
-                       check=True, capture_output=True, timeout=300)
+                       check=True, capture_output=True, timeout=3000)
         return dict(json.loads(out.read_text()))
 
 
 def run(quick: bool) -> list[Result]:
     base = probe("hello")
-    ui = probe("kiosk", str(30 if quick else 200))
+    ui = probe("kiosk", str(30 if quick else 1000))
     lat = [x * 1000 for x in ui["latencies"]]
+    said = [x * 1000 for x in ui["spoken"]]
     p99 = percentile(lat, 99)
+    n = len(lat)
     return [
-        Result(GROUP, "card read → result on screen, p50", median(lat), "ms"),
-        Result(GROUP, "card read → result on screen, p99", p99, "ms", goal="p99 ≤ 150 ms", met=p99 <= 150,
+        Result(GROUP, f"card read → result on screen, p50 (n = {n})", median(lat), "ms"),
+        Result(GROUP, f"card read → result on screen, p99 (n = {n})", p99, "ms", goal="p99 ≤ 150 ms",
+               met=p99 <= 150,
                note="Measured from the agent receiving the read (verify, rules, sign, fsync'd commit) to the "
-                    "frame after the result screen was laid out, offscreen."),
+                    "frame after the result screen was laid out, offscreen, speech on."),
+        Result(GROUP, f"card read → first spoken sample, p50 (n = {len(said)})", median(said), "ms"),
+        Result(GROUP, f"card read → first spoken sample, p99 (n = {len(said)})", percentile(said, 99), "ms",
+               note="To the moment the whole answer, rendered by espeak-ng (pinyin, cmn-latn-pinyin) into a WAV, "
+                    "is handed to the sound sink (a recording sink here; aplay on the kiosk adds its device "
+                    "latency). The whole sentence is rendered before playing, so this grows with its length."),
         Result(GROUP, "UI memory (RSS, agent in the same process in this probe)", ui["rss"], "MB",
                "bare Kivy window", base["rss"], "≤ 200 MB", ui["rss"] <= 200),
         Result(GROUP, "time to first frame", ui["first_frame"], "s", "bare Kivy window", base["first_frame"],

@@ -47,17 +47,22 @@ def hello(out: Path) -> None:
 def kiosk(out: Path, taps: int) -> None:
     from kiosk.reader.base import CardRead
     from kiosk.ui.app import KioskUi
+    from kiosk.ui.speech import RecordingSink
     from tests.support.county import TestCounty
     from tests.support.kiosk import KioskSetup
 
     county = TestCounty()
     setup = KioskSetup(county, Path(tempfile.mkdtemp(prefix="lc-uib-")) / "kiosk")
     setup.set("rules", "debounce_seconds", 0)
+    setup.set("kiosk", "trust_rtc", True)  # else the screen rightly says 暂停使用
     cards = [county.qr(county.credential()) for _ in range(20)]
     result: dict[str, object] = {}
     latencies: list[float] = []
+    spoken: list[float] = []  # read → the rendered sentence handed to the sound sink (its first sample)
+    heard = threading.Event()
+    sink = RecordingSink(on_play=lambda wav: heard.set(), keep=False)
     with setup.running() as running:
-        app = KioskUi(setup.socket, speech=False)
+        app = KioskUi(setup.socket, speech=True, sink=sink)
 
         def drive() -> None:
             try:
@@ -72,6 +77,7 @@ def kiosk(out: Path, taps: int) -> None:
             time.sleep(1.0)
             for i in range(taps):
                 goal = app.results_seen + 1
+                heard.clear()
                 t0 = time.perf_counter()
                 answer = running.agent.on_read(CardRead("qr", "bench", text=cards[i % len(cards)]))
                 while app.results_seen < goal and time.perf_counter() - t0 < 10:
@@ -82,8 +88,11 @@ def kiosk(out: Path, taps: int) -> None:
                 if app.results_seen < goal:
                     raise RuntimeError(f"tap {i}: the screen showed no result within 10 s ({answer})")
                 latencies.append(time.perf_counter() - t0)
+                if not heard.wait(30):
+                    raise RuntimeError(f"tap {i}: nothing was spoken within 30 s")
+                spoken.append(time.perf_counter() - t0)
                 time.sleep(0.05)
-            result.update(latencies=latencies, rss=rss_mb())
+            result.update(latencies=latencies, spoken=spoken, rss=rss_mb())
 
         def first(dt: float) -> None:
             result["first_frame"] = time.perf_counter() - STARTED

@@ -213,7 +213,8 @@ class Agent:
                        "revocation_version": self.docs.version("revoked-cards"),
                        "staff_roster_version": self.docs.version("staff"),
                        "programme_version": self.docs.version("programme"),
-                       "credit_rules_version": self.docs.version("credit-rules")},
+                       "credit_rules_version": self.docs.version("credit-rules"),
+                       "audio": getattr(self, "ui_audio", None)},
             "staff": self.staff.current(),
         }
 
@@ -227,7 +228,7 @@ class Agent:
         with self.lock:
             result = handler(self, args)
         self._committed()
-        if op not in ("state", "tap", "figures", "roster", "session.list", "register.courses"):
+        if op not in ("state", "tap", "figures", "roster", "session.list", "register.courses", "ui.audio"):
             self.emit_state()
         return result
 
@@ -286,6 +287,13 @@ def _close(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
     return agent.venue.close_session(staff_id, str(args.get("session_id", "")))
 
 
+def _ui_audio(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
+    """The touchscreen reports its sound health (device present, last playback) for `status`."""
+    keys = ("enabled", "device", "last_ok", "last_error", "last_at", "played", "volume", "rate")
+    agent.ui_audio = {k: args.get(k) for k in keys} | {"reported": int(time.time())}
+    return {}
+
+
 OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "state": lambda agent, args: agent.snapshot(),
     "tap": _tap,
@@ -306,4 +314,5 @@ OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "attendance.manual": lambda agent, args: agent.venue.manual(agent._staff_id(args), args),
     "walkin.enroll": lambda agent, args: agent.venue.walkin(agent._staff_id(args), args),
     "figures": lambda agent, args: (agent._staff_id(args), agent.venue.figures())[1],
+    "ui.audio": _ui_audio,
 }

@@ -72,8 +72,9 @@ class _Handler(socketserver.StreamRequestHandler):
             return {"v": 1, "id": request_id, "ok": True, "result": result}
         except KioskError as err:
             error: dict[str, Any] = {"code": err.code, **err.message()}
-            if hasattr(err, "attempts_left"):
-                error["attempts_left"] = err.attempts_left
+            for extra in ("attempts_left", "retry_after"):  # numbers a screen counts down or shows
+                if hasattr(err, extra):
+                    error[extra] = getattr(err, extra)
             return {"v": 1, "id": request_id, "ok": False, "error": error}
         except Exception:  # the agent answers every request, whatever went wrong  # noqa: BLE001
             log.exception("control request failed")

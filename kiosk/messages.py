@@ -1,49 +1,62 @@
 """What the kiosk says to people, in zh_CN and en. One place, so the screen, the speech and
-the CLI say the same thing."""
+the CLI say the same thing.
+
+A message is a headline, then (after a line break) its details: the screen puts the headline
+in the coloured banner and the details on their own lines below; the speech says all of it.
+Check-in and check-out differ in their first word (欢迎 / 再见), not only in one character.
+Times are minutes; hours only above 120 minutes (说的和写的一样)."""
 
 from __future__ import annotations
 
 STAFF_DESK = {"zh_CN": "请到服务台找工作人员", "en": "Please see the staff desk"}
 
 _SAY = {
-    "checkin": ("签到成功，欢迎参加《{course}》", "Checked in: welcome to {course}"),
-    "checkin-self": ("签到成功，自主学习", "Checked in for self-study"),
-    "checkout": ("签退成功，本次学习{duration}，计{minutes}分钟学时",
-                 "Checked out: {duration_en} today, {minutes} minutes credited"),
-    "staff-card": ("工作人员卡，请输入密码", "Staff card: please enter your PIN"),
+    "checkin": ("欢迎！签到成功\n课程：《{course}》", "Welcome! Checked in\nCourse: {course}"),
+    "checkin-self": ("欢迎！签到成功\n自主学习", "Welcome! Checked in\nSelf-study"),
+    "checkout": ("再见！签退成功\n本次学习{duration}，认定{minutes}分钟学时",
+                 "Goodbye! Checked out\n{duration_en} today, {minutes} minutes credited"),
+    "staff-card": ("工作人员卡\n请输入密码", "Staff card\nPlease enter your PIN"),
 }
 
 _REJECT = {
-    "unknown-issuer": ("这张卡不是本县发放的学习卡", "This card was not issued by this county"),
-    "revoked": ("这张卡已挂失停用", "This card has been revoked"),
-    "forged": ("这张卡无法验证", "This card could not be verified"),
-    "expired": ("这张卡已过期", "This card has expired"),
-    "malformed": ("无法识别卡片或二维码", "The card or code could not be read"),
-    "truncated": ("卡片数据不完整，请重新刷卡", "The card was read only in part: please tap again"),
-    "no-ndef": ("这张卡上没有学习卡数据", "This card holds no learning-card data"),
+    "unknown-issuer": ("不能使用这张卡\n这张卡不是本县发放的学习卡",
+                       "This card cannot be used\nIt was not issued by this county"),
+    "revoked": ("不能使用这张卡\n这张卡已挂失或停用", "This card cannot be used\nIt was reported lost or withdrawn"),
+    "forged": ("不能使用这张卡\n卡上的数据无法验证", "This card cannot be used\nIts data could not be verified"),
+    "expired": ("不能使用这张卡\n这张卡已过期", "This card cannot be used\nIt has expired"),
+    "malformed": ("没有读懂\n无法识别卡片或二维码", "Could not read it\nThe card or code was not recognised"),
+    "truncated": ("没有读完\n卡片只读到一部分", "Not read completely\nOnly part of the card was read"),
+    "no-ndef": ("不能使用这张卡\n卡上没有学习卡数据", "This card cannot be used\nIt holds no learning-card data"),
     "foreign-ndef": ("这不是学习卡", "This is not a learning card"),
-    "no-session": ("现在没有开放的课程，不能签到", "No session is open now: check-in is not possible"),
+    "no-session": ("现在不能签到\n现在没有开放的课程", "Check-in is not possible now\nNo session is open"),
     "bad-learner-code": ("学习码不正确", "The learner code is not correct"),
-    "staff-card": ("工作人员卡不能用于签到", "A staff card cannot be used to check in"),
+    "staff-card": ("不能签到\n工作人员卡不能用于签到", "Not checked in\nA staff card cannot be used to check in"),
 }
 
 _ADVICE = {
-    "truncated": {"zh_CN": "请把卡平放在感应区，停留一秒", "en": "Hold the card flat on the reader for a second"},
+    "truncated": {"zh_CN": "请把卡平放在感应区，停留一秒钟", "en": "Hold the card flat on the reader for a second"},
     "malformed": {"zh_CN": "请重新刷卡或出示二维码；仍不行请到服务台",
                   "en": "Please try again; if it still fails, see the staff desk"},
+    "revoked": {"zh_CN": "请到服务台补办新卡", "en": "Please see the staff desk for a new card"},
+    "expired": {"zh_CN": "请到服务台换发新卡", "en": "Please see the staff desk for a new card"},
 }
 
 
 def duration_text(seconds: int) -> str:
-    hours, rest = divmod(max(0, seconds), 3600)
-    minutes = rest // 60
-    return f"{hours}小时{minutes}分" if hours else f"{minutes}分钟"
+    """Minutes; hours and minutes only above 120 minutes."""
+    minutes = max(0, seconds) // 60
+    if minutes <= 120:
+        return f"{minutes}分钟"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours}小时{rest}分钟" if rest else f"{hours}小时"
 
 
 def duration_text_en(seconds: int) -> str:
-    hours, rest = divmod(max(0, seconds), 3600)
-    minutes = rest // 60
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    minutes = max(0, seconds) // 60
+    if minutes <= 120:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def say(what: str, *, course: str | None = None, duration: str = "", minutes: int = 0,
@@ -59,3 +72,14 @@ def say(what: str, *, course: str | None = None, duration: str = "", minutes: in
 def rejection(reason: str) -> tuple[dict[str, str], dict[str, str]]:
     zh, en = _REJECT.get(reason, _REJECT["malformed"])
     return {"zh_CN": zh, "en": en}, _ADVICE.get(reason, STAFF_DESK)
+
+
+def every_message() -> dict[str, dict[str, str]]:
+    """Every sentence this module can produce, with sample values (the speech test)."""
+    out = {f"say:{k}": say(k, course="智能手机入门", duration=duration_text(3000), minutes=50, seconds=3000)
+           for k in _SAY}
+    out["say:checkout-long"] = say("checkout", duration=duration_text(9000), minutes=150, seconds=9000)
+    out |= {f"reject:{k}": rejection(k)[0] for k in _REJECT}
+    out |= {f"advice:{k}": v for k, v in _ADVICE.items()}
+    out["advice:staff-desk"] = STAFF_DESK
+    return out

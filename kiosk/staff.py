@@ -71,9 +71,11 @@ class StaffDesk:
             failures, until_ms = self.journal.pin_failures(card_id)
         if until_ms > now_ms:
             minutes = (until_ms - now_ms) // 60_000 + 1
-            raise ControlError(f"密码错误次数过多，已锁定，请 {minutes} 分钟后再试",
+            err = ControlError(f"密码错误次数过多，已锁定，请 {minutes} 分钟后再试",
                                f"too many wrong PINs: locked, try again in {minutes} min",
                                code="locked-out")
+            err.retry_after = (until_ms - now_ms) // 1000 + 1  # type: ignore[attr-defined]  # the screen counts down
+            raise err
         entry = self._entry_for_venue(self.docs.staff_entry(card_id))
         stored = str(entry.get("pin_hash", ""))
         if pin_scheme(stored) == OLD_PIN_SCHEME:
@@ -87,8 +89,11 @@ class StaffDesk:
             left = self.attempts - failures
             if left <= 0:
                 self.journal.set_pin_failures(card_id, 0, now_ms + self.lockout_seconds * 1000)
-                raise ControlError("密码错误次数过多，已锁定", "too many wrong PINs: staff card locked",
+                err = ControlError(f"密码错误次数过多，已锁定 {self.lockout_seconds // 60} 分钟",
+                                   f"too many wrong PINs: locked for {self.lockout_seconds // 60} min",
                                    code="locked-out")
+                err.retry_after = self.lockout_seconds  # type: ignore[attr-defined]
+                raise err
             self.journal.set_pin_failures(card_id, failures, 0)
             err = ControlError(f"密码不对，还可以再试 {left} 次", f"wrong PIN: {left} attempts left",
                                code="pin-wrong")

@@ -209,7 +209,7 @@ def lock_state(state_dir: Path) -> instance.InstanceLock:
 def make_clock(k: dict[str, Any], state_dir: Path) -> Clock:
     """The system clock; or, for tests only, a driven clock (``kiosk.driven_clock``)."""
     if not k["driven_clock"]:
-        return Clock(k["timezone"], trusted_file=state_dir / "trusted-time")
+        return Clock(k["timezone"], trust_rtc=k["trust_rtc"], trusted_file=state_dir / "trusted-time")
     try:
         start = parse_time(k["driven_clock"])
     except ValueError as err:

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in mosquitto xvfb xauth libgl1 libegl1 libgl1-mesa-dri libegl-mesa0 libgbm1 libmtdev1 \
-           fonts-wqy-microhei espeak-ng poppler-utils; do
+           fonts-wqy-microhei espeak-ng sox alsa-utils poppler-utils; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 # Node.js may come from elsewhere than Debian (its own npm inside): only ask Debian when absent.

@@ -8,12 +8,13 @@ FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"  # Debian fonts-wqy
 
 RESULT_TEXT = 56  # sp
 TITLE_TEXT = 64
+HEADING_TEXT = 44  # a screen's title where space is short (the PIN screen beside its keypad)
 BODY_TEXT = 32
 SMALL_TEXT = 26  # the smallest text anywhere
 LINE_HEIGHT = 1.35
 TARGET = 96  # dp, every button's smallest side
 PIN_KEY = 110
-NUMPAD_KEY = 88  # dp, a keypad key's height (≥ 80); its width is NUMPAD_KEY_WIDTH
+NUMPAD_KEY = 84  # dp, a keypad key's height (≥ 80); its width is NUMPAD_KEY_WIDTH
 NUMPAD_KEY_WIDTH = 136
 SPACING = 16
 
@@ -24,6 +25,7 @@ BUTTON = (0.08, 0.22, 0.45, 1.0)  # dark blue with white text
 BUTTON_TEXT = WHITE
 DISABLED_BUTTON = (0.82, 0.82, 0.82, 1.0)  # a key that cannot be pressed now: grey with dark text
 DISABLED_TEXT = (0.15, 0.15, 0.15, 1.0)
+HINT_TEXT = (0.27, 0.27, 0.27, 1.0)  # a text field's hint, on white
 ERROR_INK = (0.55, 0.0, 0.0, 1.0)  # a sentence about a mistake, on BACKGROUND
 
 # outcome: (banner colour, text colour on it, icon, sound of it) — colour is never alone:
@@ -38,10 +40,25 @@ OUTCOMES = {
 }
 
 # every (text colour, background) pair the screens use, for the contrast test
-PAIRS = [(INK, BACKGROUND), (BUTTON_TEXT, BUTTON), (DISABLED_TEXT, DISABLED_BUTTON), (ERROR_INK, BACKGROUND)]
+PAIRS = [(INK, BACKGROUND), (BUTTON_TEXT, BUTTON), (DISABLED_TEXT, DISABLED_BUTTON), (ERROR_INK, BACKGROUND),
+         (HINT_TEXT, WHITE), (INK, WHITE)]
 PAIRS += [(fg, bg) for bg, fg, _ in OUTCOMES.values()]
-FONT_SIZES = {"result": RESULT_TEXT, "title": TITLE_TEXT, "body": BODY_TEXT, "small": SMALL_TEXT}
+FONT_SIZES = {"result": RESULT_TEXT, "title": TITLE_TEXT, "heading": HEADING_TEXT, "body": BODY_TEXT,
+              "small": SMALL_TEXT}
 TARGETS = {"button": TARGET, "pin key": PIN_KEY, "keypad key": NUMPAD_KEY}
+
+
+def density(pixels: str, inches: str | float) -> float | None:
+    """Kivy's dp scale for a panel: its pixels per inch over 160 (one dp is 1/160 inch).
+    None when the size is not given (Kivy keeps its own)."""
+    try:
+        width, height = (int(n) for n in str(pixels).lower().split("x"))
+        diagonal = float(inches)
+    except ValueError:
+        return None
+    if diagonal <= 0 or width <= 0 or height <= 0:
+        return None
+    return round((width * width + height * height) ** 0.5 / diagonal / 160, 4)
 
 
 def luminance(colour: tuple[float, ...]) -> float:

@@ -127,6 +127,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         *[f"  reader {n}: {r['state']} {r['detail']}" for n, r in h["readers"].items()],
         *[f"  uplink: {p['zh_CN']} / {p['en']} ({p['cause']}: {p['detail']})"
           for p in [h.get("uplink_problem")] if p],
+        _audio_line(h.get("audio")),
         *[f"  open session {s['session_id']}: {s['course']} ({s['present']} present)" for s in snap["sessions"]],
         *certificate_lines(ctx),
     ])
@@ -143,6 +144,18 @@ def certificate_lines(ctx: click.Context) -> list[str]:
         return []
     warning = file_warning(Path(uplink["cert_file"]), datetime.now(UTC))
     return [f"  ⚠ {warning[0]} / {warning[1]}"] if warning else []
+
+
+def _audio_line(audio: dict | None) -> str:
+    """The touchscreen's sound, as it last reported it (espeak-ng alone cannot tell)."""
+    if not audio:
+        return "  sound: no report from the touchscreen"
+    if not audio.get("enabled"):
+        return "  sound: speech off"
+    last = {True: "last playback OK", False: f"last playback FAILED: {audio.get('last_error')}",
+            None: "nothing played yet"}[audio.get("last_ok")]
+    return (f"  sound: device {'present' if audio.get('device') else 'MISSING'}, {last}, "
+            f"volume {audio.get('volume')}, rate {audio.get('rate')}")
 
 
 @group.group("session")

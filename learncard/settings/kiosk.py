@@ -10,6 +10,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "venue": Key(None, required=True, help="venue id from the enrolment"),
         "venue_name": Key("", help="the venue's name as shown on screen"),
         "timezone": Key("Asia/Shanghai", help="the venue's time zone"),
+        "trust_rtc": Key(False, "bool", help="the battery-backed clock was set: trust it without NTP "
+                                             "(else the screen says 暂停使用 until the time is known)"),
         "key_path": Key("kiosk.key", "path", help="Ed25519 signing key (PEM, mode 0600)"),
         "key_version": Key(1, "int", help="version of the signing key in the registry"),
         "signing_public_key": Key("", help="public signing key the enrolment registered (base64url); "
@@ -66,6 +68,13 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "font": Key("", "path", help="a font file with Simplified-Chinese glyphs"),
         "speech": Key(True, "bool", help="speak results with espeak-ng"),
         "fullscreen": Key(True, "bool"),
+        "screen_inches": Key("", help="the panel's diagonal in inches (e.g. 7 or 10.1), so that dp are "
+                                      "real; empty: Kivy's own density"),
+        "screen_pixels": Key("1280x800", help="the panel's resolution, WIDTHxHEIGHT"),
+        "result_seconds": Key(10, "int", help="a result goes back to the tap prompt after this long"),
+        "rating_seconds": Key(60, "int", help="how long the rating after a check-out waits"),
+        "reader_position": Key("below", help="where the card reader is: below, right or left of the screen"),
+        "audio_device": Key("default", help="ALSA device for speech (aplay -D)"),
     },
 }
 

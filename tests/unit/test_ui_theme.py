@@ -41,7 +41,8 @@ def test_contrast_formula() -> None:
     assert 21.0 == pytest.approx(theme.contrast((0, 0, 0), (1, 1, 1)), abs=0.01)
 
 
-@pytest.mark.parametrize("kv", sorted(SCREENS.glob("*.kv")), ids=lambda p: p.name)
+@pytest.mark.parametrize("kv", sorted([*SCREENS.glob("*.kv"), *SCREENS.parent.glob("widgets/*.kv")]),
+                         ids=lambda p: p.name)
 def test_layouts_use_no_smaller_literal_sizes(kv: Path) -> None:
     """A size written into a layout instead of taken from the theme must still meet the rules."""
     text = kv.read_text()
@@ -71,3 +72,40 @@ def test_rating_faces_smile_more_as_the_score_rises(score: int) -> None:
         assert corner == middle
     lifts = [mouth(0, 0, 100, s)[1] - mouth(0, 0, 100, s)[13] for s in range(1, 6)]
     assert lifts == sorted(lifts) and len(set(lifts)) == 5
+
+
+@pytest.mark.parametrize(("pixels", "inches", "expected"), [("1024x600", 7, 1.0597), ("1280x800", 10.1, 0.9341),
+                                                            ("1280x800", 7, 1.3477)])
+def test_density_makes_dp_real(pixels: str, inches: float, expected: float) -> None:
+    """One dp is 1/160 inch on the glass: 26 sp on a 7-inch 1280×800 panel is 35 pixels, not 26."""
+    assert expected == pytest.approx(theme.density(pixels, inches), abs=1e-4)
+
+
+@pytest.mark.parametrize(("pixels", "inches"), [("", 7), ("1280x800", ""), ("1280x800", 0), ("wide", 7)])
+def test_no_density_without_a_size(pixels: str, inches: object) -> None:
+    assert theme.density(pixels, inches) is None  # type: ignore[arg-type]
+
+
+def test_check_in_and_check_out_look_different() -> None:
+    assert theme.OUTCOMES["checkin"][0] != theme.OUTCOMES["checkout"][0]
+
+
+@pytest.mark.parametrize(("seconds", "zh", "en"), [(50 * 60, "50分钟", "50 min"), (120 * 60, "120分钟", "120 min"),
+                                                   (150 * 60, "2小时30分钟", "2 h 30 min"), (180 * 60, "3小时", "3 h")])
+def test_minutes_and_hours_only_above_120_minutes(seconds: int, zh: str, en: str) -> None:
+    from kiosk.messages import duration_text, duration_text_en
+
+    assert (zh, en) == (duration_text(seconds), duration_text_en(seconds))
+
+
+def test_no_english_in_zh_cn_texts() -> None:
+    import re
+
+    from kiosk import messages
+    from kiosk.ui.texts import TEXTS
+
+    zh = [v["zh_CN"] for v in messages.every_message().values()] + [z for k, (z, _) in TEXTS.items()
+                                                                    if k != "other_language"]
+    leaks = [z for z in zh if re.search(r"[A-Za-z]{2,}", re.sub(r"\{[a-z_:0-9]+\}", "", z))]
+    assert [] == leaks
+    assert not any("扫码" in z for z in zh)

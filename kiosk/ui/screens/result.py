@@ -3,18 +3,36 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import ListProperty, StringProperty
+from kivy.properties import ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.messages import duration_text, duration_text_en
 from kiosk.ui import theme
 from kiosk.ui.screens.face import FaceButton
 from kiosk.ui.texts import pick, t
+from kiosk.ui.widgets.banner import Banner
+from kiosk.ui.widgets.pictures import OutcomeIcon
 
-__all__ = ["FaceButton", "ResultScreen"]  # FaceButton: used by result.kv
+__all__ = ["Banner", "FaceButton", "OutcomeIcon", "ResultScreen", "result_lines"]  # used by result.kv
+
+
+def result_lines(result: dict[str, Any], language: str) -> tuple[str, str, str, str]:
+    """(headline, greeting, details, advice) of a tap result, as shown and as spoken."""
+    message = pick(result.get("message"), language)
+    headline, _, rest = message.partition("\n")
+    name = result.get("name")
+    greeting = t("hello", language, name=name) if name else ""
+    lines = [rest] if rest else []
+    show = duration_text_en if language == "en" else duration_text
+    if "seconds_today" in result and result.get("outcome") != "checkout":  # a check-out says it already
+        lines.append(t("time_today", language, duration=show(result["seconds_today"])))
+    if "minutes_year" in result:
+        lines.append(t("hours_year", language, duration=show(result["minutes_year"] * 60)))
+    return headline, greeting, "\n".join(lines), pick(result.get("advice"), language)
 
 
 class ResultScreen(Screen):
-    icon = StringProperty("")
+    outcome = StringProperty("")
     message = StringProperty("")
     greeting = StringProperty("")
     details = StringProperty("")
@@ -22,31 +40,23 @@ class ResultScreen(Screen):
     rate_prompt = StringProperty("")
     rate_words = ListProperty(["", "", "", "", ""])
     done_text = StringProperty("")
+    repeat_text = StringProperty("")
     banner = ListProperty(list(theme.BACKGROUND))
     banner_text = ListProperty(list(theme.INK))
     rating_for = StringProperty("")
+    remaining = NumericProperty(1.0)  # the draining bar: 1 → 0, then back to idle
 
     def show(self, result: dict[str, Any], language: str) -> None:
         outcome = result.get("outcome", "rejected")
-        bg, fg, icon = theme.OUTCOMES.get(outcome, theme.OUTCOMES["rejected"])
-        self.banner, self.banner_text, self.icon = list(bg), list(fg), icon
-        self.message = pick(result.get("message"), language)
-        name = result.get("name")
-        self.greeting = t("hello", language, name=name) if name else ""
-        lines = []
-        session = result.get("session")
-        if session and session.get("course"):
-            lines.append(f"《{session['course']}》")
-        if "seconds_today" in result:
-            lines.append(t("time_today", language, minutes=result["seconds_today"] // 60))
-        if "minutes_year" in result:
-            lines.append(t("hours_year", language, hours=round(result["minutes_year"] / 60, 1)))
-        self.details = "\n".join(lines)
-        self.advice = pick(result.get("advice"), language)
+        bg, fg, _ = theme.OUTCOMES.get(outcome, theme.OUTCOMES["rejected"])
+        self.banner, self.banner_text = list(bg), list(fg)
+        self.outcome = outcome if outcome in theme.OUTCOMES else "rejected"
+        self.message, self.greeting, self.details, self.advice = result_lines(result, language)
         self.rating_for = result.get("rating_for", "") if outcome == "checkout" else ""
         self.rate_prompt = t("rate", language) if self.rating_for else ""
         self.rate_words = [t(f"rate_{score}", language) for score in range(1, 6)]
         self.done_text = t("done", language)
+        self.repeat_text = t("repeat", language)
 
     def rate(self, score: int) -> None:
         app = App.get_running_app()
@@ -55,3 +65,4 @@ class ResultScreen(Screen):
             self.rating_for = ""
             self.rate_prompt = ""
             self.details = t("thanks", app.language)
+            app.restart_result_timer()

@@ -80,6 +80,7 @@ class StaffScreen(Screen):
 
         def answered(answer: dict[str, Any]) -> None:
             if answer.get("ok"):
+                app.staff_acted()
                 done(answer["result"])
             else:
                 self.output = pick(answer.get("error"), app.language)
@@ -187,15 +188,13 @@ class StaffScreen(Screen):
         app = App.get_running_app()
 
         def done(f: dict[str, Any]) -> None:
+            from kiosk.ui.widgets.staff_extras import health_text
+
             self.clear_choices()
             h = (app.state or {}).get("health", {})
-            readers = ", ".join(f"{n}: {r['state']}" for n, r in h.get("readers", {}).items())
             self.output = (t("figures_text", app.language, checkins=f["checkins"], checkouts=f["checkouts"],
                              learners=f["learners"], minutes=f["minutes_credited"]) + "\n"
-                           + t("health_text", app.language, online=t("online" if h.get("online") else "offline",
-                                                                      app.language),
-                               pending=h.get("pending"), oldest=h.get("oldest_pending_seconds") or 0,
-                               readers=readers, clock=h.get("clock"))
+                           + health_text(app.state, app.speaker.health(), app.language)
                            + _uplink_problem(h, app.language))
 
         self._call("figures", done)

@@ -14,15 +14,18 @@ from typing import Any
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.modalview import ModalView
 
 from records.errors import RecordError
 from records.ids import LEARNER_CODE_DIGITS, parse_learner_code
 
 WORDS = {
+    "learner_code": ("请输入学员卡上的13位学习码", "Enter the 13-digit learner code from the card"),
+    "cancel": ("取消", "Cancel"),
     "back": ("退格", "Back"),
     "ok": ("确定", "OK"),
-    "bad_code": ("号码有误，请核对卡上的13位号码", "Wrong number: check the 13 digits on the card"),
-    "short_code": ("请输入13位学习码，还差 {n} 位", "Enter the 13-digit learner code: {n} more"),
+    "bad_code": ("号码有误\n请核对卡上的13位号码", "Wrong number:\ncheck the 13 digits on the card"),
+    "short_code": ("请输入13位学习码\n还差 {n} 位", "Enter the 13-digit learner code:\n{n} more"),
 }
 # the keys, row by row, top first (telephone order, as on a bank's PIN pad)
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "back", "0", "ok")
@@ -56,6 +59,7 @@ class NumPad(BoxLayout):
     secret = BooleanProperty(False)
     learner_code = BooleanProperty(False)
     locked = BooleanProperty(False)
+    side_by_side = BooleanProperty(False)
 
     __events__ = ("on_enter",)
 
@@ -100,6 +104,26 @@ class NumPad(BoxLayout):
 
     def on_enter(self, text: str) -> None:
         """Default handler (Kivy needs one); bind ``on_enter`` to use the entry."""
+
+
+class NumPadPopup(ModalView):
+    """The keypad over the current screen, for one entry: ``NumPadPopup(on_done).open()``.
+    ``on_done(text)`` runs only with a finished (and, for learner codes, checked) entry."""
+
+    title = StringProperty("")
+    cancel_text = StringProperty("")
+    language = StringProperty("zh_CN")
+    learner_code = BooleanProperty(True)
+
+    def __init__(self, on_done: Any, language: str = "zh_CN", title: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_done, self.language = on_done, language
+        self.title = title or word("learner_code", language)
+        self.cancel_text = word("cancel", language)
+
+    def entered(self, text: str) -> None:
+        self.dismiss()
+        self.on_done(text)
 
 
 _KV = str(Path(__file__).with_suffix(".kv"))
