@@ -36,4 +36,4 @@ def command(ctx: click.Context, windowed: bool) -> None:
     KioskUi(Path(cfg["control"]["socket"]), language=ui["language"], font=ui["font"], speech=ui["speech"],
             sink=AplaySink(ui["audio_device"]), result_seconds=ui["result_seconds"],
             rating_seconds=ui["rating_seconds"], reader_position=ui["reader_position"],
-            audio_file=Path(cfg["kiosk"]["state_dir"]) / "ui-audio.json").run()
+            audio_file=Path(ui["audio_settings"]) if ui["audio_settings"] else None).run()

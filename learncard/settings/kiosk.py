@@ -75,6 +75,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "rating_seconds": Key(60, "int", help="how long the rating after a check-out waits"),
         "reader_position": Key("below", help="where the card reader is: below, right or left of the screen"),
         "audio_device": Key("default", help="ALSA device for speech (aplay -D)"),
+        "audio_settings": Key("/var/lib/learncard-ui/ui-audio.json", "path",
+                              help="where the volume and speech rate set in staff mode are kept (the screen's "
+                                   "own state folder); empty: not kept"),
     },
 }
 
