@@ -115,9 +115,8 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     tap(staff_card)
     yield from shown()
     pin = app.root.get_screen("pin")
-    for digit in STAFF_PIN:
-        pin.press(digit)
-    pin.submit()
+    for key in [*STAFF_PIN, "ok"]:  # the PIN keypad (kiosk/ui/widgets/numpad.py)
+        pin.ids.pad.press(key)
     yield 0.8
     staff = app.root.get_screen("staff")
     yield from until(lambda: app.root.current == "staff")
