@@ -43,6 +43,7 @@ class Block:
     file: Path
     line: int
     lines: list[str]
+    setup: bool = False  # README's opening block: the two set-up commands .ci/run runs (and the demo test)
 
     @property
     def name(self) -> str:
@@ -50,7 +51,7 @@ class Block:
 
     @property
     def illustrative(self) -> bool:
-        return any(ILLUSTRATIVE.match(line) for line in self.lines)
+        return self.setup or any(ILLUSTRATIVE.match(line) for line in self.lines)
 
     def commands(self) -> list[str]:
         out: list[str] = []
@@ -76,6 +77,8 @@ def shell_blocks(path: Path) -> list[Block]:
         if fence and not inside:
             inside = True
             current = Block(path, number, []) if fence.group(1) in SHELLS else None
+            if current is not None and path.name == "README.md" and not blocks:
+                current.setup = True  # not run here: running the whole suite inside a test of it
         elif line.startswith("```") and inside:
             inside = False
             if current is not None:
