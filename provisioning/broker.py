@@ -89,6 +89,10 @@ max_queued_bytes 0
 persistent_client_expiration 60d
 # a record message is at most 256 KiB (topics.md) plus room for the topic and framing
 max_packet_size 270000
+# Nagle off on the broker's sockets: a live tap is one small message, and with Nagle on
+# its receipt waited ~40 ms behind the previous segment's delayed ACK (measured: p50 40 ms
+# → 7.7 ms with this line).
+set_tcp_nodelay true
 
 log_dest stderr
 log_type error

@@ -33,7 +33,7 @@ class Mosquitto:
             f"persistence true\npersistence_location {self.folder}/\n"
             "autosave_interval 1\n"  # tests kill the broker: keep the snapshot fresh
             f"log_dest file {self.log}\nlog_type error\nlog_type warning\n"
-            "max_queued_messages 0\n"
+            "max_queued_messages 0\nset_tcp_nodelay true\n"
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
             + self.extra_conf
         )
