@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.result import Result, median, percentile
+from bench.result import Result, interleave, median, percentile
 from gateway.county_files import CountyFiles
 from gateway.ingest import Ingest
 from gateway.store import Store
@@ -80,14 +80,15 @@ def run(quick: bool) -> list[Result]:
         try:
             chain = KioskChain(county)
             recs = chain.many(min(backlog, 20_000))
-            # interleaved, three rounds each, medians: this machine's speed drifts between seconds
-            verifies, workers = [], []
-            for round_ in range(3):
-                verifies.append(raw_verify_rate(county))
-                workers.append(worker_rate(county, folder / f"worker-{round_}", recs))
-            verify, worker = median(verifies), median(workers)
-            payloads = [payload(recs[i:i + BATCH]) for i in range(0, len(recs), BATCH)]
-            raw = raw_mqtt_rate(broker.port, payloads, len(recs))
+            # interleaved rounds, median of the rounds' ratios: this machine's speed drifts
+            worker = interleave(3 if quick else 7,
+                                lambda i: worker_rate(county, folder / f"worker-{i}", recs),
+                                lambda i: raw_verify_rate(county))
+            # the baseline carries the drain's whole backlog: the same number of records in
+            # messages of the same size (signed checkpoints of the same chain)
+            full = recs + chain.many(backlog - len(recs)) if backlog > len(recs) else recs
+            payloads = [payload(full[i:i + BATCH]) for i in range(0, len(full), BATCH)]
+            raw = raw_mqtt_rate(broker.port, payloads, len(full))
             gateway = GatewayProcess(county, folder / "gateway", broker)
             kiosk = kiosk_online(county, folder / "kiosk", broker)
             kiosk.values["uplink"]["host"] = ""  # fill the journal offline first
@@ -106,7 +107,7 @@ def run(quick: bool) -> list[Result]:
             with kiosk.running() as app:
                 wait_until("the backlog to drain", lambda: app.journal.stats().pending == 0, 900)
                 drain = backlog / (time.perf_counter() - t0)
-                latencies = tap_latency(kiosk, county, db, 30 if quick else 100)
+                latencies = tap_latency(kiosk, county, db, 30 if quick else 1000)
             gateway.stop()
         finally:
             broker.kill()
@@ -115,17 +116,18 @@ def run(quick: bool) -> list[Result]:
                "raw paho QoS 1 publish→receive, same payloads", raw, "≥ 5,000 records/s", drain >= 5000,
                "End to end = kiosk uplink (journal reads, window of 8 messages of 200) → Mosquitto → gateway "
                "(verify, schema, chain, commit, receipt, republish) → receipt → kiosk settles."),
-        Result(GROUP, "one gateway worker: verify + check + commit (in process)", worker, "records/s",
-               "raw Ed25519 verify, one core", verify, "≥ 0.6× raw verify (stretch 0.7×)", worker >= 0.6 * verify,
+        Result.of_rounds(GROUP, "one gateway worker: verify + check + commit (in process)", worker, "records/s",
+               "raw Ed25519 verify, one core", "≥ 0.7× raw verify (issue 18)", worker.ratio >= 0.7,
                "Per record the worker also parses the JWS and the CloudEvent and runs the JSON Schema (the SQL "
                "is per message: one query for ids already taken, one multi-row insert, the chain update); that "
-               "Python costs nearly as much as the verify. Median of three rounds, interleaved with the baseline. "
+               "Python costs nearly as much as the verify. "
                "The end-to-end drain is bound by this one worker (the kiosk, broker and gateway "
                "share 2 cores here); more workers on the shared subscription with the PostgreSQL store is the "
                "way past it, not measured here."),
-        Result(GROUP, "tap → gateway commit latency p50 at 10 taps/s", median(latencies) * 1000, "ms"),
+        Result(GROUP, "tap → gateway commit latency p50 at 10 taps/s", median(latencies) * 1000, "ms",
+               n=len(latencies)),
         Result(GROUP, "tap → gateway commit latency p99 at 10 taps/s", percentile(latencies, 99) * 1000, "ms",
-               goal="p99 ≤ 250 ms", met=percentile(latencies, 99) <= 0.25),
+               goal="p99 ≤ 250 ms", met=percentile(latencies, 99) <= 0.25, n=len(latencies)),
     ]
     return results
 

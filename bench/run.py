@@ -46,6 +46,17 @@ def machine() -> str:
     )
 
 
+def stamp() -> str:
+    """When, at which commit (and whether the tree had uncommitted changes), on what machine."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = ", with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"measured {when} at commit {commit}{dirty}; {machine()}"
+
+
 def fmt(x: float | None) -> str:
     if x is None:
         return "—"
@@ -56,32 +67,43 @@ def fmt(x: float | None) -> str:
     return f"{x:.3g}"
 
 
-def render(results: list[Result], when: str) -> str:
+def ratio_text(r: Result) -> str:
+    if r.ratio is None:
+        return "—"
+    text = fmt(r.ratio) + "×"
+    if r.rounds and r.spread:
+        text += f" (median of {r.rounds} rounds, {fmt(r.spread[0])}–{fmt(r.spread[1])})"
+    return text
+
+
+def render(results: list[Result], stamp: str) -> str:
     lines = [
         "# Benchmarks",
         "",
         "Written by `python -m bench.run` (see `bench/`). Every figure stands beside a",
         "baseline measured in the same run on the same machine; the ratio is what to",
-        "compare across machines. Goals come from the issues; a missed goal is said plainly.",
-        "",
-        f"- when: {when}",
-        f"- machine: {machine()}",
+        "compare across machines. Where a figure and its baseline ran in interleaved rounds,",
+        "the ratio is the median of the rounds' ratios, with the lowest and highest beside it.",
+        "`n` is the number of samples behind a percentile. Each section says when, at which",
+        "commit and on which machine it was measured. Goals come from the issues; a missed",
+        "goal is said plainly.",
         "",
     ]
     groups: dict[str, list[Result]] = {}
     for r in results:
         groups.setdefault(r.group, []).append(r)
     for group, rows in groups.items():
-        lines += [f"## {group}", "", "| figure | value | baseline | ratio | goal | met |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {group}", "", f"_{stamp}_", "",
+                  "| figure | value | n | baseline | ratio | goal | met |",
+                  "|---|---|---|---|---|---|---|"]
         for r in rows:
             base = "—"
             if r.baseline is not None:
                 base = f"{fmt(r.baseline)} {r.unit} ({r.baseline_name})"
             met = "—" if r.met is None else ("yes" if r.met else "**no**")
-            ratio = fmt(r.ratio) + "×" if r.ratio is not None else "—"
+            n = f"{r.n:,}" if r.n else "—"
             lines.append(
-                f"| {r.name} | {fmt(r.value)} {r.unit} | {base} | {ratio} | {r.goal or '—'} | {met} |"
+                f"| {r.name} | {fmt(r.value)} {r.unit} | {n} | {base} | {ratio_text(r)} | {r.goal or '—'} | {met} |"
             )
         notes = [f"{r.name} — {'missed. ' if r.met is False else ''}{r.note}" for r in rows if r.note]
         if notes:
@@ -113,10 +135,7 @@ def main() -> int:
             print(f"   {r.name}: {fmt(r.value)} {r.unit}{ratio}", flush=True)
         results += got
     if not args.quick:
-        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, check=False).stdout.strip()
-        text = render(results, f"{when}, commit {commit or 'uncommitted'}")
+        text = render(results, stamp())
         if args.names and DOC.exists():
             text = merge(DOC.read_text(), text, {r.group for r in results})
         DOC.write_text(text)
