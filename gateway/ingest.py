@@ -116,7 +116,7 @@ VALIDATORS = {name: fastjsonschema.compile(schema) for name, schema in SCHEMAS.i
 class Ingest:
     def __init__(self, store: Store, county: CountyFiles, now: Callable[[], datetime],
                  sun_check: SunCheck | None = None, max_ahead: int = MAX_AHEAD,
-                 max_refused: int = MAX_REFUSED) -> None:
+                 max_refused: int = MAX_REFUSED, *, gap_grace: float = 0.0) -> None:
         self.store = store
         self.county = county
         self.now = now
@@ -124,6 +124,7 @@ class Ingest:
         self.max_ahead = max_ahead
         self.max_refused = max_refused
         self.plausibility = Plausibility(county.registry, lambda: county.document("staff"))
+        self.gap_grace_ms = int(gap_grace * 1000)  # see _old_gaps
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:
         """One message from the topic of ``kiosk`` (the connection's identity)."""
@@ -356,8 +357,7 @@ class Ingest:
             tx.insert_records(rows)
             self._advance(tx, chain)
             tx.save_chain(chain)
-        missing = missing_ranges(tx.present_between(kiosk, epoch, chain.upto + 1, chain.max_seen),
-                                 chain.max_seen, chain.upto + 1) if chain.max_seen > chain.upto else []
+        missing = self._old_gaps(tx, chain, received_ms) if chain.max_seen > chain.upto else []
         if not (changed or answered):
             missing = []  # a message of refused lines only asks for nothing again
         for lo, hi in missing:
@@ -368,6 +368,26 @@ class Ingest:
         if refused:
             receipt["refused"] = refused
         return receipt
+
+    def _old_gaps(self, tx: Tx, chain: Chain, now_ms: int) -> list[tuple[int, int]]:
+        """The holes below ``max_seen`` that are older than the grace.
+
+        With several gateway processes on a round-robin shared subscription a kiosk's
+        consecutive messages go to different processes, so a hole may only be a message in
+        flight at another process: asking for it would make the kiosk send again what is
+        about to be stored (the resend storm). A hole counts as missing only once the
+        earliest record stored above it has been in the store longer than ``gap_grace``.
+        """
+        present = tx.present_between(chain.kiosk, chain.epoch, chain.upto + 1, chain.max_seen)
+        gaps = missing_ranges(set(present), chain.max_seen, chain.upto + 1)
+        if not self.gap_grace_ms:
+            return gaps
+        old = []
+        for lo, hi in gaps:
+            since = min((ms for seq, ms in present.items() if seq > hi), default=now_ms)
+            if now_ms - since >= self.gap_grace_ms:
+                old.append((lo, hi))
+        return old
 
     @staticmethod
     def _link_problem(tx: Tx, chain: Chain, line: _Line, here: dict[int, tuple[str, str, str]]) -> str | None:

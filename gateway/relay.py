@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.lease import Lease
 from gateway.lrs import Answer, LrsClient, LrsUnavailable
 from gateway.privacy import keeper
 from gateway.store import Store
@@ -108,7 +109,7 @@ class Relay:
 
     def __init__(self, store: Store, client: LrsClient, home_page: str, *, batch_size: int = 100,
                  breaker: Breaker | None = None, backoff_max: float = 60.0, name: str | None = None,
-                 since: datetime | None = None) -> None:
+                 since: datetime | None = None, lease: Lease | None = None) -> None:
         self.store = store
         self.client = client
         self.home_page = home_page
@@ -120,6 +121,7 @@ class Relay:
         self.stats = RelayStats()
         self.session_data: dict[tuple[str, str], dict[str, Any]] = {}  # session.opened bodies, for context
         self.stop = threading.Event()
+        self.lease = lease  # with several gateway processes, only the holder relays
 
     # --- state in the store ---------------------------------------------------------------
 
@@ -129,8 +131,10 @@ class Relay:
 
     def _advance(self, cursor: int) -> None:
         with self.store.tx() as tx:
+            # only forward: a holder that lost its lease unawares must not move it back
             tx.execute("INSERT INTO relay_state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
-                       "cursor = excluded.cursor", (self.name, cursor))
+                       "cursor = CASE WHEN excluded.cursor > relay_state.cursor THEN excluded.cursor "
+                       "ELSE relay_state.cursor END", (self.name, cursor))
 
     def restart(self) -> None:
         """Forget this endpoint's progress: the next steps start from the first record."""
@@ -248,6 +252,9 @@ class Relay:
     def run(self, idle: float = 1.0) -> None:
         delay = 1.0
         while not self.stop.is_set():
+            if self.lease is not None and not self._holds_lease():
+                self.stop.wait(1.0)
+                continue
             now = time.monotonic()
             if not self.breaker.allows(now):
                 self.stop.wait(min(1.0, self.breaker.cooldown))
@@ -269,6 +276,15 @@ class Relay:
             delay = 1.0
             if handled == 0:
                 self.stop.wait(idle)
+
+
+    def _holds_lease(self) -> bool:
+        assert self.lease is not None
+        try:
+            return self.lease.held()
+        except Exception:  # a lost store connection: not the holder  # noqa: BLE001
+            log.exception("the relay lease could not be checked")
+            return False
 
 
 def link_learner(store: Store, temp: str, code: str) -> None:

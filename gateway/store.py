@@ -257,12 +257,13 @@ class Tx:
             "ORDER BY 1", (kiosk, epoch, after, upto, kiosk, epoch, after, upto)).fetchall()
         return [(int(r[0]), r[1], r[2]) for r in rows]
 
-    def present_between(self, kiosk: str, epoch: int, lo: int, hi: int) -> set[int]:
+    def present_between(self, kiosk: str, epoch: int, lo: int, hi: int) -> dict[int, int]:
+        """seq → when it was stored (ms) for the records and rejected records in lo..hi."""
         rows = self.execute(
-            "SELECT seq FROM records WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ? "
-            "UNION SELECT seq FROM rejected WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
+            "SELECT seq, committed_ms FROM records WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ? "
+            "UNION ALL SELECT seq, rejected_ms FROM rejected WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ?",
             (kiosk, epoch, lo, hi, kiosk, epoch, lo, hi)).fetchall()
-        return {int(r[0]) for r in rows}
+        return {int(r[0]): int(r[1]) for r in rows}
 
     # --- plausibility (gateway/plausibility.py) ---------------------------------------------
 
@@ -358,7 +359,10 @@ class Store:
             import psycopg
 
             try:
-                conn = psycopg.connect(url, autocommit=True)
+                # keepalives: a vanished gateway host's session (and its relay lease) ends in ~15 s
+                extra = {} if "keepalives" in url else {"keepalives": 1, "keepalives_idle": 5,
+                                                         "keepalives_interval": 2, "keepalives_count": 3}
+                conn = psycopg.connect(url, autocommit=True, **extra)
             except psycopg.Error as err:
                 raise StoreError(f"cannot connect to the store: {err}") from err
             return cls(conn, Postgres())

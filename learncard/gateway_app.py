@@ -18,6 +18,7 @@ from gateway.county_files import CountyFiles
 from gateway.errors import AlreadyRunning, GatewayError
 from gateway.inbox import Bounds
 from gateway.ingest import Ingest
+from gateway.lease import Lease
 from gateway.lrs import LrsClient
 from gateway.metrics import Metrics, serve
 from gateway.plausibility import Limits as PlausibilityLimits
@@ -135,7 +136,7 @@ def make_relay(cfg: Config, store: Store) -> Relay | None:
         raise ConfigError("lrs.endpoint and lrs.home_page are needed when lrs.enabled is true")
     client = LrsClient(lrs["endpoint"], lrs["username"], lrs["password"], lrs["version"])
     adopt_legacy(store, client.endpoint)  # a store from before per-endpoint progress
-    return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"])
+    return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"], lease=Lease(store, "relay"))
 
 
 RUN_DIR = Path("/run/learncard")
@@ -215,8 +216,10 @@ def make_ingest(cfg: Config, store: Store, county: CountyFiles) -> Ingest:
         sun = sun_check.from_config(g)
     except SunError as err:
         raise ConfigError(f"gateway.sun_master_key: {err}") from err
+    if g["gap_grace_seconds"] < 0:
+        raise ConfigError("gateway.gap_grace_seconds must not be negative")
     ingest = Ingest(store, county, lambda: datetime.now(UTC), sun, max_ahead=g["max_seq_ahead"],
-                    max_refused=g["max_refused_per_kiosk"])
+                    max_refused=g["max_refused_per_kiosk"], gap_grace=g["gap_grace_seconds"])
     ingest.plausibility.limits = PlausibilityLimits(**cfg["plausibility"])
     return ingest
 

@@ -30,6 +30,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "status_max_bytes": Key(4096, "int", help="a kiosk status larger than this is not stored"),
         "error_receipts_per_minute": Key(60, "int", help="error receipts per kiosk per minute, at most"),
         "error_receipts_burst": Key(5, "int", help="error receipts a kiosk may get at once"),
+        "gap_grace_seconds": Key(5, "int", help="a hole in a kiosk's chain is asked for again only once it is "
+                                 "this old (with several gateway processes it may be in flight at another)"),
         "lock_file": Key("", "path", help="single-instance lock; empty: beside a SQLite store, "
                          "else /run/learncard/gateway-<client_id>.lock"),
         "max_seq_ahead": Key(10_000, "int", help="a verified record further than this past the chain's "

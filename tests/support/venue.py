@@ -39,21 +39,27 @@ class GatewayProcess:
     kiosks: dict[str, str] = field(default_factory=lambda: {"k-test-1": "v-test"})
     lrs_endpoint: str = ""
     metrics_port: int = 0
+    store_url: str = ""  # empty: a SQLite store in the folder
+    client_id: str = "gateway-1"
+    settings: dict[str, object] = field(default_factory=dict)  # more [gateway] keys
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.write_documents()
         self.config = self.folder / "gateway.toml"
+        self.store_url = self.store_url or f"sqlite:///{self.folder / 'gateway.sqlite3'}"
         self.config.write_text(to_toml({
             "gateway": {"county": self.county.county_id, "issuer_public_key": self.county.issuer_public,
                         "registry": str(self.folder / "registry.jws"),
                         "revoked_cards": str(self.folder / "revoked-cards.jws"),
                         "staff": str(self.folder / "staff.jws"), "metrics_port": self.metrics_port,
                         "programme": str(self.folder / "programme.jws"),
-                        "credit_rules": str(self.folder / "credit-rules.jws")},
+                        "credit_rules": str(self.folder / "credit-rules.jws"),
+                        "client_id": self.client_id, "lock_file": str(self.folder / "gateway.lock"),
+                        **self.settings},
             "broker": {"host": "127.0.0.1", "port": self.broker.port},
-            "store": {"url": f"sqlite:///{self.folder / 'gateway.sqlite3'}"},
+            "store": {"url": self.store_url},
             "lrs": {"enabled": bool(self.lrs_endpoint), "endpoint": self.lrs_endpoint, "username": "gateway",
                     "password": "secret", "home_page": self.county.home_page},
         }))
@@ -91,7 +97,7 @@ class GatewayProcess:
         self.proc.send_signal(signal.SIGHUP)
 
     def store(self) -> Store:
-        return Store.open(f"sqlite:///{self.folder / 'gateway.sqlite3'}")
+        return Store.open(self.store_url)
 
     def count(self) -> int:
         path = self.folder / "gateway.sqlite3"
