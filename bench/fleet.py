@@ -35,13 +35,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import ExitStack
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench.result import median, percentile
+from tests.support.fleet import healthy, metric
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ("morning-peak", "live-rate", "village-backlog", "township-reboot")
@@ -122,19 +122,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def metric(port: int, name: str) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()  # noqa: S310
-    return sum(float(line.split()[-1]) for line in text.splitlines()
-               if line.split(" ")[0] in (name, f"{name}_total"))
-
-
-def healthy(port: int) -> bool:
-    try:
-        return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200  # noqa: S310
-    except OSError:
-        return False
-
-
 def simulate(args: argparse.Namespace) -> dict[str, Any]:
     """Run one fleet scenario and return its figures."""
     from records import keys
@@ -212,7 +199,7 @@ def figures(args: argparse.Namespace, outs: list[dict[str, Any]], committed: dic
             for key, value in kiosk["stats"].items():
                 totals[key] = totals.get(key, 0) + value
             mine = []
-            for record_id, tap in kiosk["taps"].items():
+            for record_id in kiosk["taps"]:
                 made += 1
                 if record_id not in committed:
                     lost += 1

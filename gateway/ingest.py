@@ -295,6 +295,11 @@ class Ingest:
                 out.duplicates += 1  # stored once, settled again
                 if line.reason is not None:  # its first receipt may have been lost: say it again
                     rejected.append({"seq": line.seq, "reason": line.reason})
+                else:
+                    # stored (the same bytes, verified then): republished, since the process that
+                    # stored it may have died before it published (the stream is at least once;
+                    # consumers keep each record id once)
+                    out.verified.append((str(line.event.get("venue", "")), line.token))
                 continue
             if line.refusal is None and line.seq > reach + self.max_ahead:
                 line.refusal = "seq-too-far"

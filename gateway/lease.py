@@ -29,6 +29,11 @@ class Lease:
         self.name = name
         self._held = store.d.name != "postgresql"
 
+    @property
+    def holding(self) -> bool:
+        """Whether this process took the lease (without asking the store)."""
+        return self._held
+
     def held(self) -> bool:
         """Whether this process holds the lease, taking it if it is free."""
         if self._held:

@@ -46,6 +46,8 @@ class Metrics:
                              registry=r)
         self.deadletters = Gauge("learncard_relay_deadletters", "statements in the dead-letter table", registry=r)
         self.relay_lag = Gauge("learncard_relay_lag_records", "committed records not yet relayed", registry=r)
+        self.relay_holder = Gauge("learncard_relay_holder", "1 while this process holds the relay lease (one "
+                                  "gateway process relays at a time)", registry=r)
         self.breaker_open = Gauge("learncard_relay_breaker_open", "1 while the circuit breaker is open",
                                   registry=r)
 

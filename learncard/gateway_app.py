@@ -104,6 +104,7 @@ class GatewayApp:
         assert relay is not None
         while not self.service.stop.wait(2.0):
             try:
+                m.relay_holder.set(1 if relay.lease is None or relay.lease.holding else 0)
                 m.relayed.set(relay.stats.delivered)
                 m.deadletters.set(len(deadletter_rows(self.store)))
                 m.relay_lag.set(relay.lag())

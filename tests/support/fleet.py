@@ -20,6 +20,7 @@ import json
 import os
 import select
 import time
+import urllib.request
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from learncard.mqtt import _no_delay
 from records import record
-from records.ids import uuid7
+from records.ids import learner_code, uuid7
 
 
 @dataclass
@@ -76,14 +77,21 @@ class SimKiosk:
 
     # --- making records --------------------------------------------------------------------
 
-    def tap(self, *, live: bool = True) -> str:
-        """Sign the next record of the chain and put it in the outbox; returns its id."""
+    def tap(self, *, live: bool = True, relayed: bool = False) -> str:
+        """Sign the next record of the chain and put it in the outbox; returns its id.
+        ``relayed``: an attendance record staff entered (it becomes an xAPI statement),
+        else a checkpoint (the smallest record; the gateway relays none)."""
         now = time.time()
         self.seq += 1
         moment = datetime.fromtimestamp(now, UTC)
+        if relayed:
+            kind, data = "attendance.manual", {
+                "learner": learner_code(100_000_000_000 + self.seq), "temporary": False, "session_id": None,
+                "staff_id": "s-0001", "reason": "fleet", "minutes_credited": 30}
+        else:
+            kind, data = "kiosk.checkpoint", {"pending": len(self.outbox), "journal_bytes": 0}
         event = record.build(
-            origin=record.Origin(self.kiosk, self.venue, 1, self.bootid), record_type="kiosk.checkpoint",
-            data={"pending": len(self.outbox), "journal_bytes": 0},
+            origin=record.Origin(self.kiosk, self.venue, 1, self.bootid), record_type=kind, data=data,
             record_id=uuid7(int(now * 1000), os.urandom(10)), time=moment, mono_ns=time.monotonic_ns(),
             clock="ntp", epoch=1, seq=self.seq, prev=self.head)
         rec = record.sign(event, self.key, f"{self.kiosk}/1")
@@ -247,3 +255,17 @@ class Fleet:
         for k in self.kiosks:
             if k.client is not None:
                 k.client.loop_misc()
+
+
+def metric(port: int, name: str) -> float:
+    """A gateway's Prometheus figure (a counter's ``_total``; summed over labels)."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()  # noqa: S310
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.split(" ")[0].split("{")[0] in (name, f"{name}_total"))
+
+
+def healthy(port: int) -> bool:
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).status == 200  # noqa: S310
+    except OSError:
+        return False
