@@ -1,6 +1,6 @@
 """The relay: committed records → xAPI statements → the county LRS, in commit order.
 
-Progress is a cursor in the store per LRS endpoint (the commit sequence of the last record
+Progress is a cursor in the store per LRS endpoint (the commit position of the last record
 handled), advanced only after the LRS accepted a batch (any 2xx answer: 200, or 204 from an
 LRS that holds the batch already) or its statements were dead-lettered: a
 restart resumes where the LRS last confirmed, and skips nothing. A crash between the LRS's
@@ -125,16 +125,21 @@ class Relay:
 
     # --- state in the store ---------------------------------------------------------------
 
-    def cursor(self) -> int:
-        rows = self.store.query("SELECT cursor FROM relay_state WHERE name = ?", (self.name,))
-        return int(rows[0][0]) if rows else 0
+    def position(self) -> tuple[int, int]:
+        """(txid, rowid_) of the last record handled, in commit order (store migration 0008)."""
+        rows = self.store.query("SELECT txid, cursor FROM relay_state WHERE name = ?", (self.name,))
+        return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
-    def _advance(self, cursor: int) -> None:
+    def cursor(self) -> int:
+        return self.position()[1]
+
+    def _advance(self, position: tuple[int, int]) -> None:
         with self.store.tx() as tx:
             # only forward: a holder that lost its lease unawares must not move it back
-            tx.execute("INSERT INTO relay_state VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET "
-                       "cursor = CASE WHEN excluded.cursor > relay_state.cursor THEN excluded.cursor "
-                       "ELSE relay_state.cursor END", (self.name, cursor))
+            tx.execute("INSERT INTO relay_state (name, txid, cursor) VALUES (?, ?, ?) ON CONFLICT (name) "
+                       "DO UPDATE SET txid = excluded.txid, cursor = excluded.cursor WHERE "
+                       "excluded.txid > relay_state.txid OR (excluded.txid = relay_state.txid "
+                       "AND excluded.cursor > relay_state.cursor)", (self.name, *position))
 
     def restart(self) -> None:
         """Forget this endpoint's progress: the next steps start from the first record."""
@@ -145,8 +150,9 @@ class Relay:
         return dict(self.store.query("SELECT temp, code FROM learner_links"))
 
     def lag(self) -> int:
-        top = self.store.query("SELECT coalesce(max(rowid_), 0) FROM records")[0][0]
-        return int(top) - self.cursor()
+        txid, rowid = self.position()
+        return int(self.store.query("SELECT count(*) FROM records WHERE txid > ? OR (txid = ? AND rowid_ > ?)",
+                                    (txid, txid, rowid))[0][0])
 
     def _course(self, kiosk: str, session_id: str) -> str | None:
         key = (kiosk, session_id)
@@ -171,15 +177,15 @@ class Relay:
     def step(self) -> int:
         """Relay one batch; returns how many records were handled (0: nothing to do)."""
         self.retry_deadletters()
-        cursor = self.cursor()
-        self.relay_released(cursor)
-        rows = self.store.records_after(cursor, self.batch_size)
+        position = self.position()
+        self.relay_released(position)
+        rows = self.store.records_in_commit_order(position, self.batch_size)
         if not rows:
             return 0
         links = self.links()
         keep = keeper(self.store)  # erased learners' statements are never sent again
         batch = []
-        for _rowid, token in rows:
+        for _position, token in rows:
             rec = parse_unverified(token)
             if not keep(rec):
                 continue
@@ -193,9 +199,9 @@ class Relay:
         self._advance(rows[-1][0])
         return len(rows)
 
-    def relay_released(self, cursor: int) -> None:
+    def relay_released(self, position: tuple[int, int]) -> None:
         """Records accepted after review that the cursor passed while they were held."""
-        released = self.store.released_behind(cursor)
+        released = self.store.released_behind(position)
         if not released:
             return
         links = self.links()

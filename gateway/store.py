@@ -106,6 +106,18 @@ SCHEMA = [
         ALTER TABLE rejected ADD COLUMN prev TEXT NOT NULL DEFAULT '';
         CREATE INDEX refused_hash ON refused (kiosk, hash)
     """),
+    # Commit order with several writers: a BIGSERIAL is taken at insert, not at commit, so
+    # with several gateway processes a lower rowid_ can commit after a higher one and a
+    # cursor on rowid_ alone would pass it for good. PostgreSQL: each row carries its
+    # transaction id; every transaction below the oldest still running is finished, so rows
+    # are read in (txid, rowid_) order only below that horizon. SQLite has one writer at a
+    # time (BEGIN IMMEDIATE): txid stays 0 and rowid_ is commit order.
+    ("0008-commit-order", """
+        ALTER TABLE records ADD COLUMN txid BIGINT NOT NULL DEFAULT 0;
+        {txid_default};
+        CREATE INDEX records_commit_order ON records (txid, rowid_);
+        ALTER TABLE relay_state ADD COLUMN txid BIGINT NOT NULL DEFAULT 0
+    """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 
@@ -126,6 +138,8 @@ class Dialect:
     name = "sqlite"
     serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
     lock_suffix = ""
+    txid_default = "SELECT 1"  # nothing to do: one writer at a time
+    horizon = str(2**62)  # every committed row is final
 
     def q(self, sql: str) -> str:
         return sql
@@ -135,6 +149,8 @@ class Postgres(Dialect):
     name = "postgresql"
     serial = "BIGSERIAL PRIMARY KEY"
     lock_suffix = " FOR UPDATE"
+    txid_default = "ALTER TABLE records ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint)"
+    horizon = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
     def q(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -390,7 +406,7 @@ class Store:
                 tx.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms BIGINT)")
                 if tx.one("SELECT name FROM migrations WHERE name = ?", (name,)) is not None:
                     continue
-                for statement in sql.format(serial=self.d.serial).split(";"):
+                for statement in sql.format(serial=self.d.serial, txid_default=self.d.txid_default).split(";"):
                     if statement.strip():
                         tx.execute(statement)
                 tx.execute("INSERT INTO migrations VALUES (?, ?)", (name, int(time.time() * 1000)))
@@ -450,11 +466,14 @@ class Store:
                               (state, int(time.time() * 1000), note, record_id, HELD)).rowcount
         return bool(done)
 
-    def released_behind(self, cursor: int) -> list[tuple[str, str]]:
-        """(record id, token) of accepted records the relay's cursor passed while they were held."""
+    def released_behind(self, position: tuple[int, int]) -> list[tuple[str, str]]:
+        """(record id, token) of accepted records the relay's cursor ((txid, rowid_), commit
+        order) passed while they were held."""
+        txid, rowid = position
         return [(r[0], r[1]) for r in self.query(
             "SELECT r.id, r.token FROM held h JOIN records r ON r.id = h.record_id "
-            "WHERE h.state = ? AND h.relayed = 0 AND r.rowid_ <= ? ORDER BY r.rowid_", (ACCEPTED, cursor))]
+            "WHERE h.state = ? AND h.relayed = 0 AND (r.txid < ? OR (r.txid = ? AND r.rowid_ <= ?)) "
+            "ORDER BY r.txid, r.rowid_", (ACCEPTED, txid, txid, rowid))]
 
     def mark_relayed(self, record_id: str) -> None:
         with self.tx() as tx:
@@ -489,6 +508,16 @@ class Store:
                           (kiosk or "", kiosk or "", reason or "", reason or ""))
         return [{"kiosk": k, "epoch": int(e), "seq": int(s), "reason": r, "rejected_ms": ms, "token": t}
                 for k, e, s, r, ms, t in rows]
+
+    def records_in_commit_order(self, after: tuple[int, int], limit: int) -> list[tuple[tuple[int, int], str]]:
+        """((txid, rowid_), token) of records after ``after`` that no running transaction can
+        still precede, in commit order (see migration 0008) — for the relay: records held for
+        review (or voided) are left out, accepted ones are in (as ``records_after``)."""
+        txid, rowid = after
+        return [((int(r[0]), int(r[1])), r[2]) for r in self.query(
+            "SELECT txid, rowid_, token FROM records WHERE (txid > ? OR (txid = ? AND rowid_ > ?)) "  # noqa: S608
+            f"AND txid < {self.d.horizon} AND id NOT IN (SELECT record_id FROM held WHERE state <> ?) "
+            "ORDER BY txid, rowid_ LIMIT ?", (txid, txid, rowid, ACCEPTED, limit))]
 
     def set_status(self, kiosk: str, status: dict[str, Any]) -> None:
         with self.tx() as tx:
