@@ -69,3 +69,25 @@ def test_refused_lines_duplicates_and_replay_on_postgres(tmp_path: Path, county:
             assert 2 == len(ingest.store.refused_rows("k-b"))
         finally:
             ingest.store.close()
+
+
+def test_a_record_committed_late_is_not_passed_by_the_relay(tmp_path: Path, county: TestCounty) -> None:
+    """Two gateway processes: the one that took the lower rowid_ commits second. The relay's
+    reading must wait for it instead of moving past it for good."""
+    (tmp_path / "registry.jws").write_text(county.registry({"k-test-1": "v-test", "k-test-2": "v-test"}).token)
+    files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": tmp_path / "registry.jws"})
+    files.load(first=True)
+    slow, fast = KioskChain(county, kiosk="k-test-1").many(1), KioskChain(county, kiosk="k-test-2").many(1)
+    with database() as url:
+        a, b, reader = Store.open(url), Store.open(url), Store.open(url)
+        with a.tx() as tx:  # process A takes its rowid_ and has not committed yet
+            rec = slow[0]
+            tx.insert_records([("k-test-1", 1, 1, rec.id, rec.type, "v-test", rec.event["time"], rec.hash,
+                                rec.prev, rec.token, "", 0)])
+            Ingest(b, files, lambda: NOW).handle("k-test-2", payload(fast))  # B commits first
+            seen_early = reader.records_in_commit_order((0, 0), 100)
+        seen = reader.records_in_commit_order((0, 0), 100)
+        for s in (a, b, reader):
+            s.close()
+    assert [] == seen_early  # B's record waits: A's transaction might still commit before it
+    assert [slow[0].token, fast[0].token] == [token for _, token in seen]
