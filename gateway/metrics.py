@@ -31,6 +31,9 @@ class Metrics:
         self.connected = Gauge("learncard_gateway_broker_connected", "1 while connected to the broker", registry=r)
         self.document_version = Gauge("learncard_gateway_county_document_version",
                                       "version of each county document in force", ["kind"], registry=r)
+        self.documents_too_large = Counter("learncard_gateway_county_document_too_large",
+                                           "county documents not published: over the broker's message limit",
+                                           ["kind"], registry=r)
         self.queue = Gauge("learncard_gateway_queue", "messages received, not yet processed", registry=r)
         self.queue_bytes = Gauge("learncard_gateway_queue_bytes", "bytes of messages received, not yet processed",
                                  registry=r)

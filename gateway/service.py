@@ -28,6 +28,7 @@ from gateway.ingest import Ingest, Outcome
 from gateway.metrics import Metrics
 from gateway.ratelimit import PerKioskBudget
 from gateway.store import Store
+from records.county import MAX_MESSAGE
 from records.errors import RecordError
 from records.record import parse_time
 
@@ -229,9 +230,18 @@ class GatewayService:
             if kinds is not None and kind not in kinds:
                 continue
             doc = self.county.document(kind)
-            if doc is not None:
+            if doc is None:
+                continue
+            if len(doc.token) > MAX_MESSAGE:
+                # the broker would drop the gateway's connection (max_packet_size) and with it
+                # every receipt; the document stays in force here, it is only not republished
+                log.error("%s version %d is %d bytes, over the broker's message limit of %d: not published "
+                          "(the gateway uses it; kiosks and consumers keep the one they hold)",
+                          kind, doc.version, len(doc.token), MAX_MESSAGE)
+                self.metrics.documents_too_large.labels(kind).inc()
+            else:
                 self.client.publish(topic, doc.token, qos=1, retain=True)
-                self.metrics.document_version.labels(kind).set(doc.version)
+            self.metrics.document_version.labels(kind).set(doc.version)
 
     def reload(self) -> None:
         self.county.load()  # publishes what changed through county.on_change

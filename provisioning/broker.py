@@ -26,7 +26,7 @@ from provisioning.consumers import active_names as active_consumers
 from provisioning.errors import HomeError
 from provisioning.files import write_atomic
 from provisioning.home import CountyHome
-from records.county import KIOSK_ACTIVE
+from records.county import KIOSK_ACTIVE, MAX_PACKET
 from records.ids import is_reserved_name
 
 GATEWAY_USER = "gateway"
@@ -88,7 +88,7 @@ max_queued_messages 0
 max_queued_bytes 0
 persistent_client_expiration 60d
 # a record message is at most 256 KiB (topics.md) plus room for the topic and framing
-max_packet_size 270000
+max_packet_size {MAX_PACKET}
 # Nagle off on the broker's sockets: a live tap is one small message, and with Nagle on
 # its receipt waited ~40 ms behind the previous segment's delayed ACK (measured: p50 40 ms
 # → 7.7 ms with this line).

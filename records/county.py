@@ -25,6 +25,11 @@ from records.keys import public_key_from_text
 from records.record import format_time
 
 KINDS = ("registry", "revoked-cards", "staff", "programme", "credit-rules")
+# the largest MQTT message (a record message or a county document) the county's broker
+# carries: 256 KiB (topics.md); the broker's max_packet_size adds room for the topic and
+# framing (MAX_PACKET), so the two always agree
+MAX_MESSAGE = 256 * 1024
+MAX_PACKET = 270_000
 KIOSK_ACTIVE, KIOSK_REVOKED = "active", "revoked"
 VENUE_LEVELS = ("county-college", "township-school", "village-station", "library", "cultural-centre")
 
