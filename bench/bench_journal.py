@@ -118,11 +118,21 @@ def run(quick: bool) -> list[Result]:
 
 
 def agent_rss(quick: bool) -> Result:
-    """RSS of a real `learncard kiosk agent` process after a run of taps over its socket."""
+    """RSS of a real `learncard kiosk agent` process after a run of taps over its socket, in
+    the configuration a kiosk runs: the uplink sending every record to a broker and a gateway
+    process, and the NFC, keyboard-wedge and camera readers loaded (their devices are absent
+    here: each reader waits and retries, as on a kiosk with a reader unplugged)."""
+    from tests.support.mosquitto import Mosquitto
+    from tests.support.venue import GatewayProcess, kiosk_online
+
     county = TestCounty()
     with tempfile.TemporaryDirectory() as tmp:
-        setup = KioskSetup(county, Path(tmp) / "kiosk")
-        setup.set("rules", "debounce_seconds", 0)
+        broker = Mosquitto(Path(tmp) / "broker").start()
+        gateway = GatewayProcess(county, Path(tmp) / "gateway", broker).start()
+        setup = kiosk_online(county, Path(tmp) / "kiosk", broker)
+        setup.values["readers"] = {"enabled": ["nfc", "hid", "camera"], "nfc_device": "udp:localhost:9",
+                                   "hid_device": str(Path(tmp) / "no-scanner"), "camera_device": 9}
+        setup.write()
         proc = subprocess.Popen([sys.executable, "-m", "learncard", "kiosk", "--config",
                                  str(setup.config_file), "agent"], cwd=ROOT,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -141,11 +151,17 @@ def agent_rss(quick: bool) -> Result:
             for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     rss_kb = int(line.split()[1])
+            stored = gateway.count()
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    return Result(GROUP, "agent RSS after a run of taps", rss_kb / 1024, "MB",
-                  goal="≤ 60 MB", met=rss_kb / 1024 <= 60)
+            gateway.kill()
+            broker.kill()
+    return Result(GROUP, "agent RSS after a run of taps (uplink to a gateway; NFC, HID and camera readers)",
+                  rss_kb / 1024, "MB", goal="≤ 60 MB", met=rss_kb / 1024 <= 60,
+                  note=f"The agent as a kiosk runs it: {stored:,} records had reached the gateway's store when "
+                       "RSS was read; the readers' libraries (nfcpy, evdev, OpenCV and zxing-cpp where installed) "
+                       "are loaded, their devices absent.")
 
 
 if __name__ == "__main__":
