@@ -76,7 +76,8 @@ def ratio_text(r: Result) -> str:
     return text
 
 
-def render(results: list[Result], stamp: str) -> str:
+def render(results: list[Result], stamps: dict[str, str]) -> str:
+    """``stamps``: group → when, at which commit and where that group was measured."""
     lines = [
         "# Benchmarks",
         "",
@@ -93,7 +94,7 @@ def render(results: list[Result], stamp: str) -> str:
     for r in results:
         groups.setdefault(r.group, []).append(r)
     for group, rows in groups.items():
-        lines += [f"## {group}", "", f"_{stamp}_", "",
+        lines += [f"## {group}", "", f"_{stamps[group]}_", "",
                   "| figure | value | n | baseline | ratio | goal | met |",
                   "|---|---|---|---|---|---|---|"]
         for r in rows:
@@ -123,19 +124,23 @@ def main() -> int:
     available = sorted(p.stem[len("bench_"):] for p in Path(__file__).parent.glob("bench_*.py"))
     names = args.names or available
     results: list[Result] = []
+    stamps: dict[str, str] = {}
     for name in names:
         if name not in available:
             print(f"no benchmark {name!r}; have: {', '.join(available)}", file=sys.stderr)
             return 2
         print(f"== {name}", flush=True)
         module = importlib.import_module(f"bench.bench_{name}")
+        started = stamp()  # the commit and tree the section is measured on, not the one at the end
         got = module.run(args.quick)
+        for r in got:
+            stamps.setdefault(r.group, started)
         for r in got:
             ratio = f" ({fmt(r.ratio)}× {r.baseline_name})" if r.ratio is not None else ""
             print(f"   {r.name}: {fmt(r.value)} {r.unit}{ratio}", flush=True)
         results += got
     if not args.quick:
-        text = render(results, stamp())
+        text = render(results, stamps)
         if args.names and DOC.exists():
             text = merge(DOC.read_text(), text, {r.group for r in results})
         DOC.write_text(text)
