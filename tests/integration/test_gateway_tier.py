@@ -88,7 +88,7 @@ def test_three_gateway_processes_killed_at_random(tmp_path: Path, county: TestCo
                     first = holder(gateways)
                     assert first is not None
                     first.kill()
-                    assert fleet.run_until(lambda: holder(gateways) not in (None, first), 60), \
+                    assert fleet.run_until(lambda first=first: holder(gateways) not in (None, first), 60), \
                         "the relay lease did not move"
                     second = holder(gateways)
                     assert second is not None
