@@ -287,6 +287,9 @@ class Ingest:
         rows: list[tuple[Any, ...]] = []  # inserted together before the chain advances
         changed = False
         answered = any(line.duplicate for line in group)
+        # what is stored at and just below this group's positions, up to max_seen (nothing is above)
+        seqs = [line.seq for line in group]
+        stored = tx.stored_between(kiosk, epoch, min(seqs) - 1, min(max(seqs), chain.max_seen))
         reach = chain.upto  # upto as it will be once this group's contiguous records are in
         for line in group:
             if line.seq == reach + 1 and (line.duplicate or line.refusal is None):
@@ -305,9 +308,9 @@ class Ingest:
                 line.refusal = "seq-too-far"
             existing = None
             if line.refusal is None and line.seq <= chain.max_seen:
-                existing = here.get(line.seq) or tx.stored_at(kiosk, epoch, line.seq)
+                existing = here.get(line.seq) or stored.get(line.seq)
             if line.refusal is None and line.seq > 1 and (existing is None or existing[0] != line.token):
-                before = self._before(tx, chain, line.seq, here)
+                before = self._before(chain, line.seq, here, stored)
                 if before is not None and before != line.prev:
                     # signed with the kiosk's key, but not the next link of its chain (a stolen
                     # key, a copied card): it takes no position, so the kiosk's own record can
@@ -317,6 +320,7 @@ class Ingest:
                 elif before is not None and existing is not None and existing[2] and existing[2] != before:
                     # the record holding this position does not link either: this one does
                     tx.unseat(kiosk, epoch, line.seq, "fork")
+                    stored.pop(line.seq, None)
                     tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: a record that did not link "
                                             "gave its position to one that does")
                     existing = None
@@ -333,7 +337,7 @@ class Ingest:
                     tx.alert(kiosk, "fork", f"epoch {epoch} seq {line.seq}: two different records signed")
                     line.reason = "fork"
             if line.reason is None:
-                line.reason = self._link_problem(tx, chain, line, here)
+                line.reason = self._link_problem(tx, chain, line, here, stored)
             if line.reason is None and line.record is not None and line.record.id in taken:
                 line.reason = "duplicate-id"
             if line.reason is not None:
@@ -341,6 +345,7 @@ class Ingest:
                 out.rejected[line.reason] = out.rejected.get(line.reason, 0) + 1
                 if existing is None:
                     tx.insert_rejected(kiosk, epoch, line.seq, line.hash, line.token, line.reason, line.prev or "")
+                    stored[line.seq] = (line.token, line.hash, line.prev or "")  # as the store now holds
                     chain.max_seen = max(chain.max_seen, line.seq)
                 continue
             rec = line.record
@@ -395,7 +400,8 @@ class Ingest:
         return old
 
     @staticmethod
-    def _link_problem(tx: Tx, chain: Chain, line: _Line, here: dict[int, tuple[str, str, str]]) -> str | None:
+    def _link_problem(tx: Tx, chain: Chain, line: _Line, here: dict[int, tuple[str, str, str]],
+                      stored: dict[int, tuple[str, str, str]]) -> str | None:
         rec = line.record
         assert rec is not None
         if line.seq == 1:
@@ -410,17 +416,18 @@ class Ingest:
             return None if tx.knows_hash(chain.kiosk, chain.epoch, rec.prev) else "bad-epoch-link"
         if line.seq - 1 == chain.upto:
             return None if rec.prev == chain.head else "fork"
-        before = here.get(line.seq - 1) or tx.stored_at(chain.kiosk, chain.epoch, line.seq - 1)
+        before = here.get(line.seq - 1) or stored.get(line.seq - 1)
         if before is not None and before[1] != rec.prev:
             return "fork"
         return None  # the record before is not here yet: its link is checked when the chain advances
 
     @staticmethod
-    def _before(tx: Tx, chain: Chain, seq: int, here: dict[int, tuple[str, str, str]]) -> str | None:
+    def _before(chain: Chain, seq: int, here: dict[int, tuple[str, str, str]],
+                stored: dict[int, tuple[str, str, str]]) -> str | None:
         """The hash a record at ``seq`` must link to, when the record before it is known."""
         if seq - 1 == chain.upto:
             return chain.head
-        before = here.get(seq - 1) or tx.stored_at(chain.kiosk, chain.epoch, seq - 1)
+        before = here.get(seq - 1) or stored.get(seq - 1)
         return None if before is None else before[1]
 
     @staticmethod

@@ -186,14 +186,17 @@ class Tx:
             "last_time = excluded.last_time, last_mono = excluded.last_mono, last_bootid = excluded.last_bootid",
             (c.kiosk, c.epoch, c.upto, c.head, c.max_seen, c.last_time, c.last_mono, c.last_bootid))
 
-    def stored_at(self, kiosk: str, epoch: int, seq: int) -> tuple[str, str, str] | None:
-        """(token, hash, prev) of the record or rejected record at that position."""
-        row = self.one("SELECT token, hash, prev FROM records WHERE kiosk = ? AND epoch = ? AND seq = ?",
-                       (kiosk, epoch, seq))
-        if row is None:
-            row = self.one("SELECT token, hash, prev FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?",
-                           (kiosk, epoch, seq))
-        return None if row is None else (row[0], row[1], row[2])
+    def stored_between(self, kiosk: str, epoch: int, lo: int, hi: int) -> dict[int, tuple[str, str, str]]:
+        """seq → (token, hash, prev) of the records and rejected records in lo..hi: one query for
+        a whole message (with several gateway processes a message often lands below
+        ``max_seen``, where each line would otherwise cost two lookups)."""
+        if hi < lo:
+            return {}
+        rows = self.execute(
+            "SELECT seq, token, hash, prev FROM records WHERE kiosk = ? AND epoch = ? AND seq BETWEEN ? AND ? "
+            "UNION ALL SELECT seq, token, hash, prev FROM rejected WHERE kiosk = ? AND epoch = ? "
+            "AND seq BETWEEN ? AND ?", (kiosk, epoch, lo, hi, kiosk, epoch, lo, hi)).fetchall()
+        return {int(r[0]): (r[1], r[2], r[3]) for r in rows}
 
     def knows_hash(self, kiosk: str, other_than: int, hash_: str) -> bool:
         """Whether a record of another epoch of this kiosk has this hash (epochs are random
