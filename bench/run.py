@@ -153,12 +153,31 @@ def merge(old: str, new: str, groups: set[str]) -> str:
     def sections(text: str) -> tuple[str, dict[str, str]]:
         head, *parts = text.split("\n## ")
         return head, {p.split("\n", 1)[0]: "## " + p for p in parts}
-    _, old_sections = sections(old)
+    old_head, old_sections = sections(old)
     head, new_sections = sections(new)
+    legacy = legacy_stamp(old_head)
     for name, body in old_sections.items():
         if name not in groups:
+            if legacy and "\n_measured " not in body:  # a section from before per-section stamps
+                title, rest = body.split("\n", 1)
+                body = f"{title}\n\n_{legacy}_\n{rest}"
             new_sections[name] = body.rstrip("\n") + "\n"
     return head + "\n" + "\n".join(new_sections[k].rstrip("\n") + "\n" for k in new_sections)
+
+
+def legacy_stamp(head: str) -> str:
+    """The one stamp an older page carried for all its sections ("- when: …, commit …" and
+    "- machine: …"), so the sections kept from it still say when and where they were made."""
+    when = machine_ = ""
+    for line in head.splitlines():
+        if line.startswith("- when: "):
+            when = line[len("- when: "):]
+        elif line.startswith("- machine: "):
+            machine_ = line[len("- machine: "):]
+    if not when:
+        return ""
+    moment, _, commit = when.partition(", commit ")
+    return f"measured {moment} at commit {commit or 'unknown'}; {machine_ or 'machine not recorded'}"
 
 
 if __name__ == "__main__":
