@@ -28,6 +28,7 @@ requests they made; gateway CPU per 1,000 records; the backlog's drain rate.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import random
@@ -51,7 +52,7 @@ PROFILES = ("morning-peak", "live-rate", "village-backlog", "township-reboot")
 
 def worker(spec_path: Path) -> int:
     from records import keys
-    from tests.support.fleet import Fleet, SimKiosk
+    from tests.support.fleet import Fleet, SimKiosk, Tls
 
     spec = json.loads(spec_path.read_text())
     p = spec["profile"]
@@ -63,7 +64,7 @@ def worker(spec_path: Path) -> int:
         if k.kiosk in backlog:
             for _ in range(p["backlog"]):
                 k.tap(live=False)
-    fleet = Fleet(kiosks, spec["port"])
+    fleet = Fleet(kiosks, spec["port"], {k: Tls(*map(Path, v)) for k, v in spec.get("tls", {}).items()})
     fleet.connect_all()
     Path(spec["ready"]).write_text("ready")
     while time.time() < spec["start_at"]:
@@ -124,8 +125,10 @@ def cpu_seconds(pid: int) -> float:
 
 def simulate(args: argparse.Namespace) -> dict[str, Any]:
     """Run one fleet scenario and return its figures."""
+    from provisioning import broker as broker_config
     from records import keys
     from tests.support.county import TestCounty
+    from tests.support.fleet import Tls, enrol
     from tests.support.mosquitto import Mosquitto
     from tests.support.ports import free_port
     from tests.support.postgres import database
@@ -142,13 +145,30 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         url = stack.enter_context(database()) if args.store == "postgresql" else f"sqlite:///{folder / 'g.sqlite3'}"
-        broker = Mosquitto(folder / "broker").start()
+        tls: dict[str, Tls] = {}
+        broker_settings: dict[str, object] = {}
+        files: dict[str, object] = {}
+        if args.tls:  # the county's own setup: enrolled kiosks, the generated mTLS broker config and ACL
+            home, tls = enrol(folder / "county", venues, seeds)
+            county = TestCounty(county_id=home.county_id, issuer=home.issuer_key(), kiosk_keys=county.kiosk_keys)
+            port = free_port()
+            conf, _ = broker_config.write(home, folder / "broker", port=port, address="127.0.0.1",
+                                          user=getpass.getuser())
+            broker = Mosquitto(folder / "broker", port=port).start(conf)
+            broker_settings = {"host": "localhost", "tls": True, "ca_file": str(home.path_of("device-ca.pem")),
+                               "cert_file": str(home.path_of("gateway/gateway.pem")),
+                               "key_file": str(home.path_of("gateway/gateway.key"))}
+            files = {"registry": str(home.path_of("registry.jws")),
+                     "revoked_cards": str(home.path_of("revoked-cards.jws")), "staff": str(home.path_of("staff.jws"))}
+        else:
+            broker = Mosquitto(folder / "broker").start()
         stack.callback(broker.kill)
         gateways = []
         for n in range(args.gateways):
             g = GatewayProcess(county, folder / f"gateway-{n}", broker, kiosks=venues, metrics_port=free_port(),
                                store_url=url, client_id=f"gateway-{n + 1}",
-                               settings={"gap_grace_seconds": args.gap_grace})
+                               settings={"gap_grace_seconds": args.gap_grace, **files},
+                               broker_settings=broker_settings)
             gateways.append(g)
             stack.callback(g.kill)
             g.start()
@@ -165,7 +185,8 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
             spec = {"port": broker.port, "kiosks": [(k, venues[k], seeds[k].hex()) for k in share],
                     "backlog_kiosks": [k for k in share if k in backlog_kiosks], "all_backlog": backlog_kiosks,
                     "fleet_size": args.kiosks, "profile": profile, "seed": n, "start_at": start_at,
-                    "ready": str(folder / f"ready-{n}"), "out": str(folder / f"out-{n}.json")}
+                    "ready": str(folder / f"ready-{n}"), "out": str(folder / f"out-{n}.json"),
+                    "tls": {k: [str(tls[k].ca), str(tls[k].cert), str(tls[k].key)] for k in share if k in tls}}
             (folder / f"spec-{n}.json").write_text(json.dumps(spec))
             workers.append(subprocess.Popen([sys.executable, "-m", "bench.fleet", "--worker",
                                              str(folder / f"spec-{n}.json")], cwd=ROOT))
@@ -247,6 +268,9 @@ def main() -> int:
     parser.add_argument("--resend-after", type=float, default=30.0, help="kiosk: offer again after this long")
     parser.add_argument("--gap-grace", type=int, default=5, help="gateway.gap_grace_seconds")
     parser.add_argument("--settle-timeout", type=float, default=300.0, help="wait this long for every receipt")
+    parser.add_argument("--tls", action="store_true",
+                        help="the county's setup: enrolled kiosks with certificates, the generated mTLS broker "
+                             "configuration and ACL (default: a plain loopback listener)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

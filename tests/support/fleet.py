@@ -19,12 +19,14 @@ from __future__ import annotations
 import json
 import os
 import select
+import ssl
 import time
 import urllib.request
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -32,7 +34,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from learncard.mqtt import _no_delay
-from records import record
+from provisioning import ca
+from provisioning.home import CountyHome
+from records import keys, record
+from records.county import KIOSK_ACTIVE
 from records.ids import learner_code, uuid7
 
 
@@ -105,13 +110,17 @@ class SimKiosk:
 
     # --- MQTT ------------------------------------------------------------------------------
 
-    def connect(self, port: int) -> None:
+    def connect(self, port: int, tls: Tls | None = None) -> None:
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.kiosk, protocol=mqtt.MQTTv5)
+        if tls is not None:  # as the kiosk connects: the county CA, its own certificate, the server's name
+            context = ssl.create_default_context(cafile=str(tls.ca))
+            context.load_cert_chain(str(tls.cert), str(tls.key))
+            c.tls_set_context(context)
         c.on_socket_open = _no_delay
         c.on_connect = self._on_connect
         c.on_disconnect = lambda *a: setattr(self, "online", False)
         c.on_message = self._on_message
-        c.connect("127.0.0.1", port, keepalive=60, clean_start=True)
+        c.connect("localhost" if tls is not None else "127.0.0.1", port, keepalive=60, clean_start=True)
         self.client = c
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
@@ -189,16 +198,48 @@ class SimKiosk:
         return len(self.outbox)
 
 
+@dataclass(frozen=True)
+class Tls:
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def enrol(home_path: Path, venues: dict[str, str], seeds: dict[str, bytes]) -> tuple[CountyHome, dict[str, Tls]]:
+    """A county home (``provision init``) with every kiosk enrolled as ``provision enroll``
+    would — its signing key in the registry, a TLS certificate from the county's device CA —
+    in one registry version (one save for the whole fleet, not one per kiosk)."""
+    home = CountyHome.init(home_path, "county-fleet", "https://learn.fleet.example", ["localhost"])
+    ca_cert, ca_key = home.ca()
+    body = dict(home.load_document("registry").body)
+    kiosks, places = dict(body["kiosks"]), dict(body["venues"])
+    tls: dict[str, Tls] = {}
+    folder = home_path / "fleet"
+    folder.mkdir()
+    for kiosk, venue in venues.items():
+        places.setdefault(venue, {"name": venue, "level": "village-station", "timezone": "Asia/Shanghai"})
+        kiosks[kiosk] = {"venue": venue, "level": "village-station", "status": KIOSK_ACTIVE,
+                         "keys": {"1": keys.public_key_text(keys.private_key_from_seed(seeds[kiosk]))}}
+        key = ca.new_key()
+        (folder / f"{kiosk}.key").write_bytes(ca.key_pem(key))
+        (folder / f"{kiosk}.pem").write_bytes(ca.cert_pem(ca.sign_leaf(ca_cert, ca_key, kiosk, key.public_key())))
+        tls[kiosk] = Tls(home.path_of("device-ca.pem"), folder / f"{kiosk}.pem", folder / f"{kiosk}.key")
+    body.update(kiosks=kiosks, venues=places)
+    home.save_document("registry", body)
+    return home, tls
+
+
 class Fleet:
     """Many ``SimKiosk`` clients driven by one thread (paho's external loop)."""
 
-    def __init__(self, kiosks: list[SimKiosk], port: int) -> None:
+    def __init__(self, kiosks: list[SimKiosk], port: int, tls: dict[str, Tls] | None = None) -> None:
         self.kiosks = kiosks
         self.port = port
+        self.tls = tls or {}
 
     def connect_all(self, timeout: float = 120.0) -> None:
         for k in self.kiosks:
-            k.connect(self.port)
+            k.connect(self.port, self.tls.get(k.kiosk))
         self.run_until(lambda: all(k.online for k in self.kiosks), timeout)
 
     def disconnect_all(self) -> None:

@@ -42,6 +42,7 @@ class GatewayProcess:
     store_url: str = ""  # empty: a SQLite store in the folder
     client_id: str = "gateway-1"
     settings: dict[str, object] = field(default_factory=dict)  # more [gateway] keys
+    broker_settings: dict[str, object] = field(default_factory=dict)  # more [broker] keys (TLS)
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -58,7 +59,7 @@ class GatewayProcess:
                         "credit_rules": str(self.folder / "credit-rules.jws"),
                         "client_id": self.client_id, "lock_file": str(self.folder / "gateway.lock"),
                         **self.settings},
-            "broker": {"host": "127.0.0.1", "port": self.broker.port},
+            "broker": {"host": "127.0.0.1", "port": self.broker.port, **self.broker_settings},
             "store": {"url": self.store_url},
             "lrs": {"enabled": bool(self.lrs_endpoint), "endpoint": self.lrs_endpoint, "username": "gateway",
                     "password": "secret", "home_page": self.county.home_page},
