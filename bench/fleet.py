@@ -6,7 +6,9 @@
         --residents 0 --gateways 2 --store postgresql
 
 Each kiosk has its own Ed25519 key (in the county's registry), makes real signed, chained
-records, and has its own MQTT session (``tests/support/fleet.py``: the uplink's rules
+records, and has its own MQTT session; with ``--tls`` each is enrolled through provisioning's
+API (one registry version for the whole fleet) with its own certificate from the county's
+device CA, and the broker runs the configuration and ACL ``provision broker-config`` writes (``tests/support/fleet.py``: the uplink's rules
 with the outbox in memory); the kiosks are spread over a few worker processes. Profiles,
 each bounded by ``--duration``:
 
