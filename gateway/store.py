@@ -355,15 +355,17 @@ def _wal(conn: sqlite3.Connection, patience: float = 30.0) -> None:
 class Store:
     """A connection and its dialect. Thread-safe: one transaction at a time."""
 
-    def __init__(self, conn: Any, dialect: Dialect) -> None:
+    def __init__(self, conn: Any, dialect: Dialect, *, migrate: bool = True) -> None:
         self.conn = conn
         self.d = dialect
         self._lock = threading.Lock()
-        self._migrate()
+        if migrate:
+            self._migrate()
 
     @classmethod
-    def open(cls, url: str) -> Store:
-        """``sqlite:///path`` (WAL) or ``postgresql://…``."""
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """``sqlite:///path`` (WAL) or ``postgresql://…``. ``migrate=False`` for a read
+        replica, which refuses every write (its primary has the migrations)."""
         if url.startswith("sqlite:///"):
             path = Path(url[len("sqlite:///") - 1:])
             try:
@@ -373,7 +375,7 @@ class Store:
                 conn.execute("PRAGMA synchronous=FULL")
             except (OSError, sqlite3.Error) as err:
                 raise StoreError(f"cannot open the store {path}: {err}") from err
-            return cls(conn, Dialect())
+            return cls(conn, Dialect(), migrate=migrate)
         if url.startswith(("postgresql://", "postgres://")):
             import psycopg
 
@@ -384,7 +386,7 @@ class Store:
                 conn = psycopg.connect(url, autocommit=True, **extra)
             except psycopg.Error as err:
                 raise StoreError(f"cannot connect to the store: {err}") from err
-            return cls(conn, Postgres())
+            return cls(conn, Postgres(), migrate=migrate)
         raise StoreError(f"store.url {url!r}: expected sqlite:///path or postgresql://…")
 
     def _migrate(self) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from learncard import context
-from learncard.commands.gateway_relay import _when, open_store
+from learncard.commands.gateway_relay import _when
 
 
 def registry_body(cfg: Any) -> dict[str, Any]:
@@ -35,6 +35,18 @@ def venue_zones(cfg: Any) -> dict[str, str]:
     return {v: str(e.get("timezone", "Asia/Shanghai")) for v, e in registry_body(cfg).get("venues", {}).items()}
 
 
+def open_reading_store(ctx: click.Context) -> Any:
+    """For reports and exports: the read replica when ``store.report_url`` names one (their
+    long reads then never compete with ingest on the primary), opened without migrations (a
+    replica refuses writes); else the store itself."""
+    from gateway.store import Store
+
+    section = context.get(ctx).load("gateway")["store"]
+    if section["report_url"]:
+        return Store.open(section["report_url"], migrate=False)
+    return Store.open(section["url"])
+
+
 def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any, dict[str, str]]:
     """Every stored (record, flags) in commit order, the filter that leaves out erased
     learners (gateway/privacy.py), and the review state of records held for review."""
@@ -42,7 +54,7 @@ def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any, dict[str, st
     from gateway.privacy import keeper
     from records.record import parse_unverified
 
-    store = open_store(ctx)
+    store = open_reading_store(ctx)
     try:
         rows = [(parse_unverified(token), flags) for token, flags in
                 store.query("SELECT token, flags FROM records ORDER BY rowid_")]
@@ -74,7 +86,7 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
     if sqlite_file is not None:
         _export_sqlite(ctx, sqlite_file, _when(since), _when(until), county_name)
         return
-    store = open_store(ctx)
+    store = open_reading_store(ctx)
     handle = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
     try:
         n = 0

@@ -60,6 +60,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
     "store": {
         "url": Key("sqlite:///var/lib/learncard/gateway.sqlite3",
                    help="sqlite:///path or postgresql://..."),
+        "report_url": Key("", help="a read replica (postgresql://...) for reports and exports; "
+                          "empty: the store itself"),
     },
     "lrs": {
         "enabled": Key(False, "bool"),
