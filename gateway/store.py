@@ -471,14 +471,16 @@ class Store:
                               (state, int(time.time() * 1000), note, record_id, HELD)).rowcount
         return bool(done)
 
-    def released_behind(self, position: tuple[int, int]) -> list[tuple[str, str]]:
+    def released_behind(self, position: tuple[int, int] | int) -> list[tuple[str, str]]:
         """(record id, token) of accepted records the relay's cursor ((txid, rowid_), commit
-        order) passed while they were held."""
-        txid, rowid = position
+        order; a bare ``rowid_`` means every transaction) passed while they were held."""
+        if isinstance(position, int):
+            behind, params = "r.rowid_ <= ?", (position,)
+        else:
+            behind, params = "(r.txid < ? OR (r.txid = ? AND r.rowid_ <= ?))", (position[0], *position)
         return [(r[0], r[1]) for r in self.query(
-            "SELECT r.id, r.token FROM held h JOIN records r ON r.id = h.record_id "
-            "WHERE h.state = ? AND h.relayed = 0 AND (r.txid < ? OR (r.txid = ? AND r.rowid_ <= ?)) "
-            "ORDER BY r.txid, r.rowid_", (ACCEPTED, txid, txid, rowid))]
+            "SELECT r.id, r.token FROM held h JOIN records r ON r.id = h.record_id "  # noqa: S608 (fixed text)
+            f"WHERE h.state = ? AND h.relayed = 0 AND {behind} ORDER BY r.txid, r.rowid_", (ACCEPTED, *params))]
 
     def mark_relayed(self, record_id: str) -> None:
         with self.tx() as tx:

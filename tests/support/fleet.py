@@ -84,15 +84,15 @@ class SimKiosk:
 
     def tap(self, *, live: bool = True, relayed: bool = False) -> str:
         """Sign the next record of the chain and put it in the outbox; returns its id.
-        ``relayed``: an attendance record staff entered (it becomes an xAPI statement),
-        else a checkpoint (the smallest record; the gateway relays none)."""
+        ``relayed``: a resident's rating (it becomes an xAPI statement, and names no staff
+        and credits no minutes, so the gateway's plausibility checks never hold it), else a
+        checkpoint (the smallest record; the gateway relays none)."""
         now = time.time()
         self.seq += 1
         moment = datetime.fromtimestamp(now, UTC)
         if relayed:
-            kind, data = "attendance.manual", {
-                "learner": learner_code(100_000_000_000 + self.seq), "temporary": False, "session_id": None,
-                "staff_id": "s-0001", "reason": "fleet", "minutes_credited": 30}
+            kind, data = "rating", {"learner": learner_code(int.from_bytes(os.urandom(5)) % 10**12),
+                                    "session_id": None, "score": 4}
         else:
             kind, data = "kiosk.checkpoint", {"pending": len(self.outbox), "journal_bytes": 0}
         event = record.build(
