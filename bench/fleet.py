@@ -8,7 +8,7 @@
 Each kiosk has its own Ed25519 key (in the county's registry), makes real signed, chained
 records, and has its own MQTT session; with ``--tls`` each is enrolled through provisioning's
 API (one registry version for the whole fleet) with its own certificate from the county's
-device CA, and the broker runs the configuration and ACL ``provision broker-config`` writes.
+kiosk CA, and the broker runs the configuration and ACL ``provision broker-config`` writes.
 A simulated kiosk follows the uplink's rules with its outbox in memory
 (``tests/support/fleet.py``); the kiosks are spread over a few worker processes. Profiles,
 each bounded by ``--duration``:

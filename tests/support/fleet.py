@@ -207,10 +207,10 @@ class Tls:
 
 def enrol(home_path: Path, venues: dict[str, str], seeds: dict[str, bytes]) -> tuple[CountyHome, dict[str, Tls]]:
     """A county home (``provision init``) with every kiosk enrolled as ``provision enroll``
-    would — its signing key in the registry, a TLS certificate from the county's device CA —
+    would — its signing key in the registry, a TLS certificate from the county's kiosk CA —
     in one registry version (one save for the whole fleet, not one per kiosk)."""
     home = CountyHome.init(home_path, "county-fleet", "https://learn.fleet.example", ["localhost"])
-    ca_cert, ca_key = home.ca()
+    ca_cert, ca_key = home.kiosk_ca()  # kiosk client certificates come from the kiosk CA
     body = dict(home.load_document("registry").body)
     kiosks, places = dict(body["kiosks"]), dict(body["venues"])
     tls: dict[str, Tls] = {}
@@ -222,7 +222,7 @@ def enrol(home_path: Path, venues: dict[str, str], seeds: dict[str, bytes]) -> t
                          "keys": {"1": keys.public_key_text(keys.private_key_from_seed(seeds[kiosk]))}}
         key = ca.new_key()
         (folder / f"{kiosk}.key").write_bytes(ca.key_pem(key))
-        (folder / f"{kiosk}.pem").write_bytes(ca.cert_pem(ca.sign_leaf(ca_cert, ca_key, kiosk, key.public_key())))
+        (folder / f"{kiosk}.pem").write_bytes(ca.cert_pem(ca.sign_kiosk(ca_cert, ca_key, kiosk, key.public_key())))
         tls[kiosk] = Tls(home.path_of("device-ca.pem"), folder / f"{kiosk}.pem", folder / f"{kiosk}.key")
     body.update(kiosks=kiosks, venues=places)
     home.save_document("registry", body)
