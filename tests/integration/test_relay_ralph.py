@@ -105,7 +105,7 @@ class TestProgressPerEndpoint:
     def test_the_old_single_cursor_is_adopted_by_the_configured_endpoint(self, tmp_path: Path) -> None:
         store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
         with store.tx() as tx:
-            tx.execute("INSERT INTO relay_state VALUES ('lrs', 5)")
+            tx.execute("INSERT INTO relay_state (name, cursor) VALUES ('lrs', 5)")
             tx.execute("INSERT INTO deadletters VALUES ('lrs', 'r1', '{}', 409, 'conflict', 0, 0)")
         assert adopt_legacy(store, "http://lrs/xAPI")
         assert [("http://lrs/xAPI", 5)] == store.query("SELECT name, cursor FROM relay_state")
@@ -116,7 +116,7 @@ class TestProgressPerEndpoint:
     def test_a_new_endpoint_starts_from_the_first_record(self, tmp_path: Path) -> None:
         store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
         with store.tx() as tx:
-            tx.execute("INSERT INTO relay_state VALUES ('http://old/xAPI', 7)")
+            tx.execute("INSERT INTO relay_state (name, cursor) VALUES ('http://old/xAPI', 7)")
         relay = Relay(store, LrsClient("http://new/xAPI", "a", "b"), HOME)
         assert 0 == relay.cursor()
         store.close()
