@@ -110,7 +110,7 @@ def _claims(cred: Credential) -> dict[int, Any]:
     return claims
 
 
-def _sig_structure(protected: bytes, payload: bytes) -> bytes:
+def sig_structure(protected: bytes, payload: bytes) -> bytes:
     return bytes(cbor2.dumps(["Signature1", protected, b"", payload]))
 
 
@@ -118,7 +118,7 @@ def issue(cred: Credential, key: Ed25519PrivateKey) -> bytes:
     """The signed credential bytes (a tagged COSE_Sign1)."""
     protected = bytes(cbor2.dumps({1: COSE_ALG_EDDSA}))
     payload = bytes(cbor2.dumps(_claims(cred)))
-    signature = key.sign(_sig_structure(protected, payload))
+    signature = key.sign(sig_structure(protected, payload))
     return bytes(
         cbor2.dumps(cbor2.CBORTag(COSE_SIGN1_TAG, [protected, {}, payload, signature]))
     )
@@ -200,7 +200,7 @@ def verify(data: bytes, issuers: Mapping[str, Ed25519PublicKey]) -> Credential:
             "这张卡不是本县发的 / this card was issued by another county", reason="unknown-issuer"
         )
     try:
-        key.verify(signature, _sig_structure(protected, payload))
+        key.verify(signature, sig_structure(protected, payload))
     except InvalidSignature as err:
         raise BadSignature(
             "这张卡的签名不对，可能是伪造的 / the card's signature is wrong: it may be forged",
