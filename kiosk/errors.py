@@ -10,7 +10,8 @@ KioskError                      base; every message says what happened and what 
 ├── ReceiptMismatch             a gateway receipt that does not match the journal (settles nothing)
 ├── ControlError                a control-socket request was refused (``code`` says why)
 ├── AlreadyRunning              another agent holds this state folder's lock
-└── ReaderUnavailable           a card reader cannot be opened (unplugged, no permission)
+├── ReaderUnavailable           a card reader cannot be opened (unplugged, no permission)
+└── PrinterUnavailable          the slip printer cannot print (absent, misconfigured, out of paper)
 """
 
 from __future__ import annotations
@@ -69,3 +70,9 @@ class ReaderUnavailable(KioskError):
 
 class AlreadyRunning(KioskError):
     code = "already-running"
+
+
+class PrinterUnavailable(KioskError):
+    """The slip printer is missing, misconfigured or failed mid-print: the slip stays on screen."""
+
+    code = "printer-unavailable"
