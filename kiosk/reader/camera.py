@@ -7,7 +7,8 @@ installs ``opencv-python-headless``): a V4L2 camera by index or device path, or 
 (tests, and a technician checking the decoder). One presentation is one scan: the same text
 seen again within ``repeat_seconds`` is not emitted again.
 
-Only learning-card codes (``LC1:``) and walk-in slips (``LCT:``) reach the agent: any other
+Only learning-card codes (``LC1:``) and walk-in slips (``LCT1:``; version 1's ``LCT:``
+to be told it is old) reach the agent: any other
 code held to the camera (a web address, a Wi-Fi code, a phone's payment code) is dropped
 here, counted in the reader's status, and never recorded.
 
@@ -26,13 +27,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.reader.base import READY, CardRead, Emit, ReportStatus, keep_open
-from kiosk.sessions import WALKIN_SLIP_PREFIX
+from records import slip
 from records.card import QR_PREFIX
 
 log = logging.getLogger(__name__)
 
 NO_CAMERA = "摄像头未连接 / the camera is not connected"
-CARD_PREFIXES = (QR_PREFIX, WALKIN_SLIP_PREFIX)
+CARD_PREFIXES = (QR_PREFIX, slip.QR_PREFIX, slip.OLD_PREFIX)  # an old slip gets its own answer
 
 
 def is_card_text(text: str) -> bool:
