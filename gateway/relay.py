@@ -7,6 +7,12 @@ restart resumes where the LRS last confirmed, and skips nothing. A crash between
 answer and the cursor's commit re-sends that batch; statement ids come from record ids, so
 the LRS keeps each once.
 
+Corrections (gateway/corrections.py): a record voided or amended by a correction makes no
+statement of its own; the correction makes a voiding statement for every statement its target
+may stand for, and an amendment the corrected statement. A walk-in's temporary id linked to a
+learner code (``learners link``): the statements already sent under the temporary id are
+voided and re-sent under the code (ids from :func:`gateway.xapi.linked_statement_id`), once.
+
 On 409 the batch is re-sent statement by statement: an identical stored statement counts as
 delivered; a real conflict, or a 400, goes to the dead-letter table with the LRS's answer.
 When the LRS is down (no answer, 5xx) the relay backs off exponentially, and after
@@ -24,15 +30,18 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateway.corrections import load_ledger, statement_sources, statements_to_void
 from gateway.lease import Lease
 from gateway.lrs import Answer, LrsClient, LrsUnavailable
 from gateway.privacy import keeper
 from gateway.store import Store
-from gateway.xapi import to_statement
+from gateway.xapi import EXT, RELAYED_TYPES, linked_statement_id, statement_id, to_statement, voiding_statement
+from records.corrections import Ledger, amended_record
 from records.record import Record, parse_time, parse_unverified
 
 log = logging.getLogger(__name__)
@@ -109,8 +118,10 @@ class Relay:
 
     def __init__(self, store: Store, client: LrsClient, home_page: str, *, batch_size: int = 100,
                  breaker: Breaker | None = None, backoff_max: float = 60.0, name: str | None = None,
-                 since: datetime | None = None, lease: Lease | None = None) -> None:
+                 since: datetime | None = None, lease: Lease | None = None,
+                 purpose_of: Callable[[str], str | None] | None = None) -> None:
         self.store = store
+        self.purpose_of = purpose_of or (lambda _signer: None)  # the registry's purpose of a county signer
         self.client = client
         self.home_page = home_page
         self.name = name or client.endpoint
@@ -149,6 +160,9 @@ class Relay:
     def links(self) -> dict[str, str]:
         return dict(self.store.query("SELECT temp, code FROM learner_links"))
 
+    def unsent_links(self) -> dict[str, str]:
+        return dict(self.store.query("SELECT temp, code FROM learner_links WHERE resent = 0"))
+
     def lag(self) -> int:
         txid, rowid = self.position()
         return int(self.store.query("SELECT count(*) FROM records WHERE txid > ? OR (txid = ? AND rowid_ > ?)",
@@ -172,6 +186,66 @@ class Relay:
         return to_statement(rec, self.home_page, lambda sid: self._course(rec.kiosk, sid), links,
                             lambda sid: self.session_data.get((rec.kiosk, sid)))
 
+    def _amended(self, target: Record, amendment: Record, links: dict[str, str]) -> dict[str, Any] | None:
+        statement = self.statement(amended_record(target, amendment), links)
+        if statement is not None:
+            statement["id"] = statement_id(amendment.id)
+            statement["context"]["extensions"][EXT + "corrects"] = statement_id(target.id)
+            statement["context"]["extensions"][EXT + "correction-id"] = amendment.id
+        return statement
+
+    def statements_for(self, rec: Record, book: Ledger, links: dict[str, str]) -> list[dict[str, Any]]:
+        """What one record makes at the LRS, corrections applied."""
+        if rec.type != "correction":
+            if rec.id in book.voided or rec.id in book.amended:
+                return []  # its correction speaks for it
+            statement = self.statement(rec, links)
+            return [] if statement is None else [statement]
+        if rec.id in book.refused:
+            log.warning("correction %s has no effect: %s", rec.id, book.refused[rec.id])
+            return []
+        target = book.targets[rec.data["target"]]
+        out = [voiding_statement(s, self.home_page) for s in statements_to_void(target, book, before=rec)]
+        if rec.data["action"] == "void":
+            for other, by in book.voided.items():  # the check-outs that ended a voided check-in
+                if by == rec.id and other != target.id:
+                    out += [voiding_statement(s, self.home_page) for s in statements_to_void(book.targets[other], book)]
+        elif target.id not in book.voided:
+            corrected = self._amended(target, rec, links)
+            out += [corrected] if corrected is not None else []
+        return out
+
+    def relink(self, book: Ledger, links: dict[str, str], position: tuple[int, int]) -> None:
+        """Void what was sent under newly linked temporary ids and send it again under the
+        learner's code (records up to ``position`` in commit order; later ones are sent under
+        the code)."""
+        fresh = self.unsent_links()
+        if not fresh:
+            return
+        txid, rowid = position
+        marks = ",".join("?" * len(RELAYED_TYPES))
+        rows = self.store.query(
+            f"SELECT rowid_, token FROM records WHERE (txid < ? OR (txid = ? AND rowid_ <= ?)) "  # noqa: S608
+            f"AND type IN ({marks}) ORDER BY txid, rowid_", (txid, txid, rowid, *RELAYED_TYPES))
+        batch: list[tuple[str, dict[str, Any]]] = []
+        for _rowid, token in rows:
+            rec = parse_unverified(token)
+            if str(rec.data.get("learner")) not in fresh or rec.id in book.voided:
+                continue
+            sources = statement_sources(rec, book)
+            batch += [(f"{rec.id}:void", voiding_statement(statement_id(s), self.home_page)) for s in sources]
+            amendment = book.amended.get(rec.id)
+            again = self._amended(rec, amendment, links) if amendment else self.statement(rec, links)
+            if again is not None:
+                again["id"] = linked_statement_id(sources[-1])
+                batch.append((rec.id, again))
+        if batch:
+            self.deliver(batch)
+        with self.store.tx() as tx:
+            for temp, code in fresh.items():
+                tx.execute("UPDATE learner_links SET resent = 1 WHERE temp = ? AND code = ?", (temp, code))
+        log.info("%d linked walk-in id(s): %d statement(s) voided and re-sent", len(fresh), len(batch))
+
     # --- one step -------------------------------------------------------------------------------
 
     def step(self) -> int:
@@ -179,10 +253,12 @@ class Relay:
         self.retry_deadletters()
         position = self.position()
         self.relay_released(position)
+        links = self.links()
+        book = load_ledger(self.store, self.purpose_of)
+        self.relink(book, links, position)
         rows = self.store.records_in_commit_order(position, self.batch_size)
         if not rows:
             return 0
-        links = self.links()
         keep = keeper(self.store)  # erased learners' statements are never sent again
         batch = []
         for _position, token in rows:
@@ -191,9 +267,8 @@ class Relay:
                 continue
             if self.since is not None and parse_time(rec.event["time"]) < self.since:
                 continue
-            statement = self.statement(rec, links)
-            if statement is not None:
-                batch.append((rec.id, statement))
+            for n, statement in enumerate(self.statements_for(rec, book, links)):
+                batch.append((rec.id if n == 0 else f"{rec.id}:{n}", statement))
         if batch:
             self.deliver(batch)  # raises LrsUnavailable: the cursor stays
         self._advance(rows[-1][0])
@@ -301,8 +376,12 @@ def link_learner(store: Store, temp: str, code: str) -> None:
         raise ValueError(f"{temp!r} is not a temporary learner id (T and 12 digits)")
     code = format_learner_code(parse_learner_code(code))
     with store.tx() as tx:
-        tx.execute("INSERT INTO learner_links VALUES (?,?,?) ON CONFLICT (temp) DO UPDATE SET code = excluded.code, "
-                   "linked_ms = excluded.linked_ms", (temp, code, int(time.time() * 1000)))
+        before = tx.one("SELECT code FROM learner_links WHERE temp = ?", (temp,))
+        if before is not None and before[0] != code:
+            raise ValueError(f"{temp} is linked to {before[0]} already: a link is final (its statements were "
+                             "re-sent under that code); correct single records with `gateway correct amend`")
+        tx.execute("INSERT INTO learner_links (temp, code, linked_ms) VALUES (?,?,?) ON CONFLICT (temp) "
+                   "DO NOTHING", (temp, code, int(time.time() * 1000)))
 
 
 def deadletter_rows(store: Store) -> list[dict[str, Any]]:

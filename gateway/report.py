@@ -52,9 +52,11 @@ class Report:
     cells: list[dict[str, Any]]
     stars: list[dict[str, Any]]
     staff: list[dict[str, Any]]
+    voided_left_out: int = 0  # records voided by a correction (records/corrections.py), not counted
 
     def as_json(self) -> dict[str, Any]:
-        return {"venues": self.cells, "learning_stars": self.stars, "staff_teaching": self.staff}
+        return {"venues": self.cells, "learning_stars": self.stars, "staff_teaching": self.staff,
+                "voided_left_out": self.voided_left_out}
 
 
 def build(records: Iterable[Record], zone_of: Callable[[str], ZoneInfo], top: int = 10,

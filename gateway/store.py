@@ -118,6 +118,10 @@ SCHEMA = [
         CREATE INDEX records_commit_order ON records (txid, rowid_);
         ALTER TABLE relay_state ADD COLUMN txid BIGINT NOT NULL DEFAULT 0
     """),
+    # the relay has voided a linked walk-in's statements and re-sent them under the code
+    ("0009-learner-links-resent", """
+        ALTER TABLE learner_links ADD COLUMN resent INTEGER NOT NULL DEFAULT 0
+    """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 

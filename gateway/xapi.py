@@ -15,11 +15,27 @@ ATTENDED = {"id": "http://adlnet.gov/expapi/verbs/attended", "display": {"en-US"
 REGISTERED = {"id": "http://adlnet.gov/expapi/verbs/registered", "display": {"en-US": "registered", "zh-CN": "报名"}}
 RATED = {"id": "http://id.tincanapi.com/verb/rated", "display": {"en-US": "rated", "zh-CN": "评价"}}
 MEETING = "http://adlnet.gov/expapi/activities/meeting"
+VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided", "zh-CN": "作废"}}
 RELAYED_TYPES = ("attendance.checkout", "attendance.manual", "enrollment", "rating")
 
 
 def statement_id(record_id: str) -> str:
     return str(uuid.uuid5(STATEMENT_NAMESPACE, str(uuid.UUID(record_id))))
+
+
+def linked_statement_id(record_id: str) -> str:
+    """The id of the statement re-sent under the learner's code for a record first sent under
+    a walk-in's temporary id (the first one is voided; a voided id is never used again)."""
+    return str(uuid.uuid5(STATEMENT_NAMESPACE, f"linked:{uuid.UUID(record_id)}"))
+
+
+def voiding_statement(target: str, home_page: str) -> dict[str, Any]:
+    """The statement that voids statement ``target``. Its id is derived from the target's and
+    its content is fixed, so voiding twice — a correction, a relink, an erasure — is the same
+    statement, which the LRS keeps once."""
+    return {"id": str(uuid.uuid5(STATEMENT_NAMESPACE, f"void:{target}")),
+            "actor": {"objectType": "Agent", "account": {"homePage": home_page, "name": "county"}},
+            "verb": VOIDED, "object": {"objectType": "StatementRef", "id": target}}
 
 
 def iso_duration(seconds: int) -> str:
@@ -46,6 +62,8 @@ def to_statement(rec: Record, home_page: str, course_of: Callable[[str], str | N
     if rec.type not in RELAYED_TYPES:
         return None
     data = rec.data
+    if rec.type == "attendance.checkout" and data["checkin_id"] is None:
+        return None  # unpaired: the gateway's pairing (an amendment) makes the one statement
     home = home_page.rstrip("/")
     venue = str(rec.event["venue"])
     learner = str(data["learner"])

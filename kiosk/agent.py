@@ -23,6 +23,7 @@ from kiosk.sessions import VenueOps
 from kiosk.signer import Signer
 from kiosk.staff import StaffDesk
 from kiosk.taps import TapRules, Taps
+from kiosk.voids import Voids
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Agent:
         self.venue = VenueOps(self.taps, signer.origin.venue)
         self.registrations = Registrations(self.taps, signer.origin.venue)
         self.venue.registrations = self.taps.registrations = self.registrations
+        self.voids = Voids(journal, signer, clock)
         self.staff = staff
         self.taps.on_staff_card = staff.card_seen  # the card's PIN secret, held in memory only
         self.venue_name = venue_name
@@ -313,6 +315,8 @@ OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "roster": lambda agent, args: (agent._staff_id(args), agent.venue.roster(str(args.get("session_id"))))[1],
     "attendance.manual": lambda agent, args: agent.venue.manual(agent._staff_id(args), args),
     "walkin.enroll": lambda agent, args: agent.venue.walkin(agent._staff_id(args), args),
+    "attendance.today": lambda agent, args: (agent._staff_id(args), agent.voids.today())[1],
+    "attendance.void": lambda agent, args: agent.voids.void(agent._staff_id(args), args),
     "figures": lambda agent, args: (agent._staff_id(args), agent.venue.figures())[1],
     "ui.audio": _ui_audio,
 }

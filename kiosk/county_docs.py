@@ -1,7 +1,8 @@
 """The county's signed documents as the kiosk keeps them: the card revocation list, the
-staff roster, the programme (课程表) and the credit rules (学时规则). Kept as files in the
-state folder, replaced only by a verified, strictly newer version; anything else is ignored
-with a warning."""
+staff roster, the programme (课程表), the credit rules (学时规则) and the kiosk registry (its
+kiosks' public keys verify walk-in slips made at any kiosk of the county, offline). Kept as
+files in the state folder, replaced only by a verified, strictly newer version; anything else
+is ignored with a warning."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from records.rules import RuleBook
 log = logging.getLogger(__name__)
 
 FILES = {"revoked-cards": "revoked-cards.jws", "staff": "staff.jws", "programme": "programme.jws",
-         "credit-rules": "credit-rules.jws"}
+         "credit-rules": "credit-rules.jws", "registry": "registry.jws"}
 
 
 class CountyDocuments:
@@ -98,6 +99,11 @@ class CountyDocuments:
         except ValueError as err:  # signed by the county, so a fault is the county's to fix
             log.error("the county's credit rules version %d cannot be used: %s", doc.version, err)
             return None
+
+    def registry(self) -> county.Registry | None:
+        """The kiosk registry, or None before the first one arrives."""
+        doc = self._docs.get("registry")
+        return None if doc is None else county.Registry(doc)
 
     @property
     def has_roster(self) -> bool:

@@ -232,6 +232,25 @@ class VenueState:
     def put_rating(self, checkout_id: str, record_id: str, day: str, score: int) -> None:
         self.conn.execute("INSERT INTO ratings VALUES (?,?,?,?)", (checkout_id, record_id, day, score))
 
+    def tokens_since(self, types: tuple[str, ...], since_ms: int) -> list[str]:
+        """Records of these types made since ``since_ms``, in chain order."""
+        marks = ",".join("?" * len(types))
+        return [r[0] for r in self.conn.execute(
+            f"SELECT token FROM records WHERE type IN ({marks}) AND created_ms >= ? ORDER BY epoch, seq",  # noqa: S608
+            (*types, since_ms)).fetchall()]
+
+    def undo_attendance(self, record_id: str, learner: str, day: str, year: int, minutes: int,
+                        self_study: bool) -> None:
+        """A voided attendance (kiosk/voids.py): its check-in is no longer open, its minutes no
+        longer counted in the learner's day and year shown on screen."""
+        self.conn.execute("DELETE FROM open_checkins WHERE record_id = ?", (record_id,))
+        if minutes:
+            self.conn.execute("UPDATE learner_days SET minutes = max(0, minutes - ?), self_study_minutes = "
+                              "max(0, self_study_minutes - ?) WHERE learner = ? AND day = ?",
+                              (minutes, minutes if self_study else 0, learner, day))
+            self.conn.execute("UPDATE learner_years SET minutes = max(0, minutes - ?) WHERE learner = ? AND year = ?",
+                              (minutes, learner, year))
+
     def record_counts_since(self, since_ms: int) -> dict[str, int]:
         rows = self.conn.execute("SELECT type, count(*) FROM records WHERE created_ms >= ? GROUP BY type",
                                  (since_ms,)).fetchall()

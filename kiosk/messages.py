@@ -31,6 +31,18 @@ _REJECT = {
     "no-session": ("现在不能签到\n现在没有开放的课程", "Check-in is not possible now\nNo session is open"),
     "bad-learner-code": ("学习码不正确", "The learner code is not correct"),
     "staff-card": ("不能签到\n工作人员卡不能用于签到", "Not checked in\nA staff card cannot be used to check in"),
+    "slip-forged": ("不能使用这张凭条\n临时凭条无法验证，可能是伪造的，请到服务台",
+                    "This slip cannot be used\nIt could not be verified (it may be forged): please see the staff desk"),
+    "slip-expired": ("不能使用这张凭条\n临时凭条已过期，请到服务台办理学习卡",
+                     "This slip cannot be used\nIt has expired: please see the staff desk for a learning card"),
+    "slip-unknown-kiosk": ("不能使用这张凭条\n开凭条的设备不在本县登记中，请到服务台",
+                           "This slip cannot be used\nThe kiosk that made it is not registered: see the staff desk"),
+    "slip-other-county": ("不能使用这张凭条\n这张临时凭条不是本县发的",
+                          "This slip cannot be used\nIt was made in another county"),
+    "slip-unsigned": ("不能使用这张凭条\n这是旧式临时学习号，请到服务台重新打印凭条",
+                      "This slip cannot be used\nIt is an old, unsigned code: ask the staff desk for a new slip"),
+    "slip-malformed": ("没有读懂\n临时学习凭条无法识别，请到服务台", "Could not read it\nThe walk-in slip was not "
+                       "recognised: please see the staff desk"),
 }
 
 _ADVICE = {

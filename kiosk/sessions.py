@@ -14,13 +14,13 @@ from kiosk.errors import ControlError
 from kiosk.journal import Tx
 from kiosk.journal_state import SessionRow
 from kiosk.taps import Taps, mask_learner, opened_of, write_in
-from records import programme
+from kiosk.walkin_slips import SlipMaker
+from records import programme, slip
 from records.errors import InvalidLearnerCode
 from records.ids import format_learner_code, parse_learner_code
 from records.record import format_time, parse_time, parse_unverified
 from records.rules import Moment, seconds_between
 
-WALKIN_SLIP_PREFIX = "LCT:"  # a walk-in's slip: the temporary learner id, not a credential
 AD_HOC_MINUTES = (30, 45, 60, 90, 120, 180, 240)  # the lengths staff choose from for an ad-hoc session
 
 
@@ -32,6 +32,8 @@ class VenueOps:
         self.journal = taps.journal
         self.signer = taps.signer
         self.clock = taps.clock
+        # walk-in slips: signed by this kiosk; the wiring adds the printer, venue name and validity
+        self.slips = SlipMaker(taps.signer, taps.docs.county_id, taps.signer.origin.venue)
 
     # --- sessions ---------------------------------------------------------------------
 
@@ -220,8 +222,10 @@ class VenueOps:
                 "registered": registered}
 
     def manual(self, staff_id: str, args: dict[str, Any]) -> dict[str, Any]:
+        typed = str(args.get("learner_code", "")).strip().upper()
+        temporary = slip.is_temporary_id(typed)  # a walk-in's temporary id, as printed on the slip
         try:
-            learner = format_learner_code(parse_learner_code(str(args.get("learner_code", ""))))
+            learner = typed if temporary else format_learner_code(parse_learner_code(typed))
         except InvalidLearnerCode as err:
             zh, _, en = str(err).partition(" / ")
             raise ControlError(zh, en or zh, code="bad-learner-code") from err
@@ -233,7 +237,7 @@ class VenueOps:
         if minutes not in choices["minutes"]:
             raise ControlError("请从列表中选择学时", "choose one of the minutes offered", code="bad-request")
         now = self.clock.now()
-        data = {"learner": learner, "temporary": False, "session_id": choices["session_id"],
+        data = {"learner": learner, "temporary": temporary, "session_id": choices["session_id"],
                 "staff_id": staff_id, "reason": reason, "minutes_credited": minutes}
         with self.journal.transaction() as tx:
             rec = tx.append(self.signer.maker("attendance.manual", data, now))
@@ -246,8 +250,9 @@ class VenueOps:
                                 "staff_id": staff_id}
         if args.get("course"):
             data["course"] = str(args["course"])[:200]
-        rec = self.journal.append(self.signer.maker("enrollment", data))
-        return {"learner": temp, "qr_text": WALKIN_SLIP_PREFIX + temp, "record_id": rec.id}
+        now = self.clock.now()
+        rec = self.journal.append(self.signer.maker("enrollment", data, now))
+        return {"learner": temp, "record_id": rec.id, **self.slips.make(temp, now)}
 
     # --- figures ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk import timetable
+from kiosk import timetable, walkin_slips
 from kiosk.clock import Clock
 from kiosk.county_docs import CountyDocuments
 from kiosk.journal import Journal, Tx
@@ -19,7 +19,7 @@ from kiosk.journal_state import CheckinRow, SessionRow, VenueState
 from kiosk.messages import duration_text, rejection, say
 from kiosk.reader.base import CardRead
 from kiosk.signer import Signer
-from records import card, sun
+from records import card, slip, sun
 from records.errors import MalformedCredential, RecordError
 from records.record import format_time, parse_time
 from records.rules import (
@@ -78,6 +78,8 @@ class Taps:
         now = self.clock.now()
         how = "nfc" if read.how == "nfc" else "qr"
         verified: card.Credential | None = None
+        if how == "qr" and slip.is_slip_text(read.text or ""):
+            return self.walk_in(read.text or "", now)
         try:
             if read.torn:
                 raise MalformedCredential("卡片离开太快 / the card left before it was read whole", reason="truncated")
@@ -97,6 +99,17 @@ class Taps:
             return dict(self.registrations.take(verified, now))
         found = sun.find_in_ndef(read.ndef) if how == "nfc" and read.ndef else None  # NTAG 424 DNA cards
         return self.attend(verified, how, now, sun={"e": found.e, "c": found.c} if found else None)
+
+    def walk_in(self, text: str, now: Moment) -> dict[str, Any]:
+        """A walk-in's slip, made at any kiosk of the county: the same check-in or check-out as
+        a card (no name), or a refusal with the slip's own reason."""
+        try:
+            walkin = walkin_slips.read(text, self.docs, int(now.wall.timestamp()), self.signer)
+        except RecordError as err:
+            reason = err.reason if err.reason in REJECT_REASONS else "slip-malformed"
+            log.info("walk-in slip refused: %s", reason)
+            return self.reject(reason, "qr", None, now)
+        return self.attend(walkin, "qr", now)  # type: ignore[arg-type]  # a slip reads as a card
 
     def reject(self, reason: str, how: str, cred: card.Credential | None, now: Moment) -> dict[str, Any]:
         data: dict[str, Any] = {"reason": reason, "how": how}

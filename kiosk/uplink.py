@@ -41,7 +41,8 @@ from kiosk.journal import Journal
 log = logging.getLogger(__name__)
 
 COUNTY_TOPICS = {"lc/v1/county/revoked-cards": "revoked-cards", "lc/v1/county/staff": "staff",
-                 "lc/v1/county/programme": "programme", "lc/v1/county/credit-rules": "credit-rules"}
+                 "lc/v1/county/programme": "programme", "lc/v1/county/credit-rules": "credit-rules",
+                 "lc/v1/county/registry": "registry"}  # the registry: walk-in slips verify offline at every kiosk
 MAX_MESSAGE = 240 * 1024  # under the 256 KiB of topics.md
 HOLD_ERRORS = ("unknown-kiosk", "unknown-key")  # the county's state, not the records': retry later
 MAX_BACKOFF = 300.0  # seconds between offers while the gateway does not know this kiosk

@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,8 @@ class GatewayApp:
     store: Store
     metrics_server: object | None
     relay: Relay | None = None
+    pairer: Callable[[], object] | None = None  # pairs unpaired check-outs (gateway/pairing.py)
+    pair_every: float = 30.0
     lock: instance.InstanceLock | None = None
     poll_seconds: float = 3.0  # how often the county files' modification times are looked at
     store_url: str = ""
@@ -68,6 +71,8 @@ class GatewayApp:
                         self.service.reload()
 
         threading.Thread(target=reloader, name="reload", daemon=True).start()
+        if self.pairer is not None:
+            threading.Thread(target=self._pair, name="pairing", daemon=True).start()
         if self.relay is not None:
             threading.Thread(target=self.relay.run, name="relay", daemon=True).start()
             threading.Thread(target=self._relay_metrics, name="relay-metrics", daemon=True).start()
@@ -99,6 +104,14 @@ class GatewayApp:
         probe = Store.open(self.store_url) if self.store_url and notifier.watchdog_seconds else None
         notifier.watch(lambda: gateway_trouble(self.service, probe), self.service.stop)
 
+    def _pair(self) -> None:
+        assert self.pairer is not None
+        while not self.service.stop.wait(self.pair_every):
+            try:
+                self.pairer()
+            except Exception:  # a pairing fault must not stop the gateway; the next pass retries  # noqa: BLE001
+                log.exception("pairing unpaired check-outs failed")
+
     def _relay_metrics(self) -> None:
         relay, m = self.relay, self.service.metrics
         assert relay is not None
@@ -129,7 +142,7 @@ def gateway_trouble(service: GatewayService, probe: Store | None) -> str | None:
     return None
 
 
-def make_relay(cfg: Config, store: Store) -> Relay | None:
+def make_relay(cfg: Config, store: Store, county: CountyFiles | None = None) -> Relay | None:
     lrs = cfg["lrs"]
     if not lrs["enabled"]:
         return None
@@ -137,7 +150,9 @@ def make_relay(cfg: Config, store: Store) -> Relay | None:
         raise ConfigError("lrs.endpoint and lrs.home_page are needed when lrs.enabled is true")
     client = LrsClient(lrs["endpoint"], lrs["username"], lrs["password"], lrs["version"])
     adopt_legacy(store, client.endpoint)  # a store from before per-endpoint progress
-    return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"], lease=Lease(store, "relay"))
+    purpose_of = (lambda signer: county.registry().purpose_of(signer)) if county is not None else None
+    return Relay(store, client, lrs["home_page"], batch_size=lrs["batch_size"], lease=Lease(store, "relay"),
+                 purpose_of=purpose_of)
 
 
 RUN_DIR = Path("/run/learncard")
@@ -236,7 +251,31 @@ def _build(cfg: Config) -> GatewayApp:
     server = None
     if g["metrics_port"]:
         server = serve(metrics, g["metrics_host"], g["metrics_port"], service.health)
-    relay = make_relay(cfg, Store.open(cfg["store"]["url"]))  # its own connection: ingest never waits for it
+    # its own connection: ingest never waits for it
+    relay = make_relay(cfg, Store.open(cfg["store"]["url"]), county)
     connect_persistent(client, b["host"], b["port"], receive_maximum=g["receive_maximum"])
-    return GatewayApp(service, client, store, server, relay, poll_seconds=g["county_poll_seconds"],
-                      store_url=cfg["store"]["url"])
+    return GatewayApp(service, client, store, server, relay, make_pairer(cfg, county), float(g["pair_every_seconds"]),
+                      poll_seconds=g["county_poll_seconds"], store_url=cfg["store"]["url"])
+
+
+def make_pairer(cfg: Config, county: CountyFiles) -> Callable[[], object] | None:
+    """Unpaired check-outs paired with the county corrections key, when the gateway holds it."""
+    from gateway.corrections import CorrectionError, CountySigner
+    from gateway.pairing import pair_unpaired
+    from kiosk.clock import boot_id, kernel_synchronized
+
+    key_file = Path(cfg["gateway"]["corrections_key"])
+    if not cfg["gateway"]["pair_every_seconds"] or not key_file.exists():
+        log.info("no corrections key at %s: unpaired check-outs are paired by `learncard gateway pair`", key_file)
+        return None
+    try:
+        signer = CountySigner.load(key_file.read_bytes(), county.registry())
+    except CorrectionError as err:
+        log.error("gateway.corrections_key: %s — unpaired check-outs are not paired until this is fixed", err)
+        return None
+    store = Store.open(cfg["store"]["url"])  # its own connection, like the relay's
+    ingest = make_ingest(cfg, store, county)
+    bootid = boot_id()
+    return lambda: pair_unpaired(store, ingest, signer, lambda s: county.registry().purpose_of(s),
+                                 now=lambda: datetime.now(UTC).astimezone(), bootid=bootid,
+                                 clock="ntp" if kernel_synchronized() else "rtc")

@@ -31,6 +31,7 @@ from kiosk.signer import Signer, load_key
 from kiosk.staff import StaffDesk
 from kiosk.taps import TapRules
 from kiosk.uplink import Uplink
+from kiosk.walkin_slips import SlipMaker
 from learncard import instance
 from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, diagnose, mqtt_client, problem
@@ -242,6 +243,23 @@ def build(cfg: Config) -> KioskApp:
     return app
 
 
+def make_slips(cfg: Config, signer: Signer) -> SlipMaker:
+    """Walk-in slips: signed by this kiosk, printed on ``[printer].device`` when one is set.
+    A printer that cannot be opened is logged; the slip then stays on screen."""
+    from kiosk.errors import PrinterUnavailable
+    from kiosk.slip_printer import SlipPrinter, open_printer
+
+    p = cfg["printer"]
+    printer = None
+    try:
+        device = open_printer(p["device"])
+        printer = None if device is None else SlipPrinter(device, p["paper_mm"])
+    except PrinterUnavailable as err:
+        log.warning("walk-in slip printer: %s", err.en)
+    k = cfg["kiosk"]
+    return SlipMaker(signer, cfg["county"]["id"], k["venue_name"] or k["venue"], p["slip_days"], printer)
+
+
 def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
     k = cfg["kiosk"]
     rules = cfg["rules"]
@@ -265,6 +283,7 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
                   rules=TapRules(rules["debounce_seconds"], rules["no_session"]),
                   staff=staff, venue_name=k["venue_name"], language=cfg["ui"]["language"],
                   checkpoint_seconds=cfg["uplink"]["checkpoint_seconds"])
+    agent.venue.slips = make_slips(cfg, signer)
     readers = make_readers(cfg)
     server = ControlServer(Path(cfg["control"]["socket"]), agent)
     journal.prune(int(clock.now().wall.timestamp() * 1000), cfg["journal"]["retention_days"])

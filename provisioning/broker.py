@@ -63,6 +63,7 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None) 
             "topic read lc/v1/county/staff",
             "topic read lc/v1/county/programme",
             "topic read lc/v1/county/credit-rules",
+            "topic read lc/v1/county/registry",  # the kiosks' keys: walk-in slips verify at every kiosk
             "",
         ]
     for consumer in consumers or []:

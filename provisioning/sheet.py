@@ -15,7 +15,8 @@ INSTRUCTION = "请在签到机上刷卡或出示二维码"
 CARD_W_MM, CARD_H_MM = 85.6, 54.0
 
 
-def _font() -> str:
+def cjk_font() -> str:
+    """A registered reportlab font that draws Chinese (Helvetica if none is installed)."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
@@ -34,7 +35,7 @@ def render(cards: list[Issued], county_name: str = "") -> bytes:
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
-    font = _font()
+    font = cjk_font()
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4)
     page_w, page_h = A4

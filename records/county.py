@@ -31,6 +31,7 @@ KINDS = ("registry", "revoked-cards", "staff", "programme", "credit-rules")
 MAX_MESSAGE = 256 * 1024
 MAX_PACKET = 270_000
 KIOSK_ACTIVE, KIOSK_REVOKED = "active", "revoked"
+SIGNER_PREFIX = "county"  # county signers' ids; reserved: no kiosk takes a name starting so
 VENUE_LEVELS = ("county-college", "township-school", "village-station", "library", "cultural-centre")
 
 
@@ -99,7 +100,12 @@ class Registry:
     """The kiosk registry: venues, kiosks, their key versions and status.
 
     body = {"home_page": IRI, "venues": {id: {"name", "level", "timezone"}},
-            "kiosks": {id: {"venue", "level", "status", "keys": {"1": x, ...}}}}
+            "kiosks": {id: {"venue", "level", "status", "keys": {"1": x, ...}}},
+            "signers": {id: {"purpose", "status", "keys": {"1": x, ...}}}}
+
+    ``signers`` are the county's own record signers (e.g. ``county-corrections``, purpose
+    ``corrections``): their records are chained and verified like a kiosk's, but they belong
+    to no venue and their ids start with ``county`` — a name no kiosk may take.
     """
 
     document: Document
@@ -129,8 +135,20 @@ class Registry:
         assert isinstance(venues, dict)
         return venues
 
+    @property
+    def signers(self) -> dict[str, dict[str, Any]]:
+        signers = self.document.body.get("signers", {})
+        assert isinstance(signers, dict)
+        return {k: e for k, e in signers.items() if k.startswith(SIGNER_PREFIX) and k not in self.kiosks}
+
+    def purpose_of(self, signer: str) -> str | None:
+        """The purpose the registry names for a county signer (None: not a county signer)."""
+        entry = self.signers.get(signer)
+        return None if entry is None else str(entry.get("purpose"))
+
     def key_for(self, kid: str) -> Ed25519PublicKey:
-        """The public key for ``<kiosk>/<version>``; UnknownKey or revoked-kiosk otherwise."""
+        """The public key for ``<kiosk>/<version>`` (or a county signer's); UnknownKey or
+        revoked-kiosk otherwise."""
         key = self.registered_key(kid)
         if not self.is_active(kid.partition("/")[0]):
             raise VerificationError(f"kiosk {kid.partition('/')[0]!r} is revoked", reason="revoked-kiosk")
@@ -140,7 +158,7 @@ class Registry:
         """The public key for ``<kiosk>/<version>`` whatever the kiosk's status (a revoked
         kiosk's records are still checked to be its own); UnknownKey otherwise."""
         kiosk, _, version = kid.partition("/")
-        entry = self.kiosks.get(kiosk)
+        entry = self.kiosks.get(kiosk) or self.signers.get(kiosk)
         if entry is None:
             raise UnknownKey(f"kiosk {kiosk!r} is not in the registry", reason="unknown-kiosk")
         key = entry.get("keys", {}).get(version)
@@ -149,8 +167,21 @@ class Registry:
         return public_key_from_text(key)
 
     def is_active(self, kiosk: str) -> bool:
-        entry = self.kiosks.get(kiosk)
+        entry = self.kiosks.get(kiosk) or self.signers.get(kiosk)
         return entry is not None and entry.get("status") == KIOSK_ACTIVE
+
+    def kiosk_key_for(self, kid: str) -> Ed25519PublicKey:
+        """As :meth:`key_for`, for kiosks only (a walk-in slip is signed by a kiosk, never by
+        a county signer)."""
+        if kid.partition("/")[0] not in self.kiosks:
+            raise UnknownKey(f"{kid.partition('/')[0]!r} is not a kiosk of the registry", reason="unknown-kiosk")
+        return self.key_for(kid)
+
+    def signer_key_for(self, kid: str, purpose: str) -> Ed25519PublicKey:
+        """As :meth:`key_for`, for a county signer the registry names for ``purpose`` only."""
+        if self.purpose_of(kid.partition("/")[0]) != purpose:
+            raise UnknownKey(f"{kid.partition('/')[0]!r} is not the county's {purpose!r} signer", reason="unknown-key")
+        return self.key_for(kid)
 
     def venue_of(self, kiosk: str) -> str | None:
         entry = self.kiosks.get(kiosk)

@@ -36,6 +36,7 @@ RECORD_TYPES = (
     "rating",
     "tap.rejected",
     "kiosk.checkpoint",
+    "correction",
 )
 _REQUIRED = {
     "specversion": str,

@@ -42,7 +42,26 @@ REJECT_REASONS = [
     "no-session",
     "bad-learner-code",
     "staff-card",
+    # a walk-in's slip (records/slip.py)
+    "slip-forged",
+    "slip-expired",
+    "slip-unknown-kiosk",
+    "slip-other-county",
+    "slip-unsigned",
+    "slip-malformed",
 ]
+CORRECTION_REASONS = [  # records/corrections.py holds their zh_CN/English labels
+    "wrong-learner",
+    "duplicate",
+    "not-attended",
+    "wrong-session",
+    "wrong-minutes",
+    "test",
+    "other",
+    "paired",  # the gateway paired an unpaired check-out with its check-in at another kiosk
+]
+RECORD_ID = {"type": "string", "minLength": 36, "maxLength": 36}
+KIOSK_ID = {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"}
 CREDIT_RULE = {
     "type": "object",
     "additionalProperties": False,
@@ -129,13 +148,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "learner": LEARNER,
             "card": {"anyOf": [CARD, {"type": "null"}]},
             "session_id": NULLABLE_SESSION,
-            "checkin_id": {"type": "string", "minLength": 36, "maxLength": 36},
-            "checkin_time": TIME,
+            # null (with checkin_time null and no minutes): an unpaired check-out at a kiosk that
+            # could not see the venue's other kiosks; the gateway pairs it (docs/venue-kiosks.md)
+            "checkin_id": {"anyOf": [RECORD_ID, {"type": "null"}]},
+            "checkin_time": {"anyOf": [TIME, {"type": "null"}]},
             "seconds_present": SECONDS,
             "minutes_credited": MINUTES,
             "how": {"enum": ["nfc", "qr", "auto", "expired"]},
         },
-        {"v": DATA_VERSION, "rule_name": {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"}},
+        {"v": DATA_VERSION, "rule_name": {"type": "string", "pattern": "^[a-z0-9-]{3,40}$"},
+         "checkin_kiosk": KIOSK_ID},  # checkin_kiosk: the check-in was made at another kiosk of the venue
     ),
     "attendance.manual": _obj(
         {
@@ -172,6 +194,27 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "how": {"enum": ["nfc", "qr", "staff"]},
         },
         {"card": CARD, "learner": LEARNER},
+    ),
+    "correction": _obj(
+        {
+            "target": RECORD_ID,
+            "target_kiosk": KIOSK_ID,
+            "action": {"enum": ["void", "amend"]},
+            "reason": {"enum": CORRECTION_REASONS},
+        },
+        {
+            "note": TEXT,
+            "staff_id": STAFF_ID,  # a kiosk's correction: the staff member who unlocked staff mode
+            "amended": {  # action amend only: the fields that change (records/corrections.py)
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {"learner": LEARNER, "minutes_credited": MINUTES, "session_id": NULLABLE_SESSION,
+                               # a pairing of an unpaired check-out (reason "paired")
+                               "checkin_id": RECORD_ID, "checkin_time": TIME, "checkin_kiosk": KIOSK_ID,
+                               "seconds_present": SECONDS},
+            },
+        },
     ),
     "kiosk.checkpoint": _obj(
         {

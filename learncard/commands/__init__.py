@@ -35,6 +35,12 @@ def register(cli: click.Group) -> None:
     from learncard.commands import gateway_privacy
 
     gateway_privacy.register(gateway.group)
+    from learncard.commands import gateway_correct
+
+    gateway_correct.register(gateway.group)
+    from learncard.commands import gateway_statement
+
+    gateway_statement.register(cli, gateway.group)
     provision_cards.register(provision.group)
     from learncard.commands import provision_programme
 

@@ -9,12 +9,12 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 import click
 
 from gateway.store import Store
 from learncard import context
+from learncard.commands.gateway_relay import show_rows
 
 
 def _store(ctx: click.Context) -> Store:
@@ -23,16 +23,6 @@ def _store(ctx: click.Context) -> Store:
 
 def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms / 1000))
-
-
-def _show(items: list[dict[str, Any]], as_json: bool, line: Callable[[dict[str, Any]], str], empty: str) -> None:
-    if as_json:
-        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
-        return
-    for item in items:
-        click.echo(line(item))
-    if not items:
-        click.echo(empty)
 
 
 @click.group("refused")
@@ -53,7 +43,7 @@ def refused_list(ctx: click.Context, kiosk: str | None, limit: int, as_json: boo
         rows = store.refused_rows(kiosk, limit)
     finally:
         store.close()
-    _show(rows, as_json, lambda r: f"{_when(r['refused_ms'])}  {r['kiosk']:<24} {r['epoch']}/{r['seq']:<10} "
+    show_rows(rows, as_json, lambda r: f"{_when(r['refused_ms'])}  {r['kiosk']:<24} {r['epoch']}/{r['seq']:<10} "
                                    f"{r['reason']:<14} {r['bytes']} bytes", "no refused lines")
 
 
@@ -79,7 +69,7 @@ def rejected_list(ctx: click.Context, kiosk: str | None, reason: str | None, as_
         items = [{k: v for k, v in r.items() if k != "token"} for r in store.rejected_rows(kiosk, reason)]
     finally:
         store.close()
-    _show(items, as_json, lambda i: f"{_when(i['rejected_ms'])}  {i['kiosk']:<24} {i['epoch']}/{i['seq']:<10} "
+    show_rows(items, as_json, lambda i: f"{_when(i['rejected_ms'])}  {i['kiosk']:<24} {i['epoch']}/{i['seq']:<10} "
                                     f"{i['reason']}", "no rejected records")
 
 
@@ -108,7 +98,7 @@ def rejected_replay(ctx: click.Context, kiosk: str | None, reason: str | None, a
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    _show([{"kiosk": k, **r} for k, r in result.items()], False,
+    show_rows([{"kiosk": k, **r} for k, r in result.items()], False,
           lambda r: f"{r['kiosk']}: {r['records']} replayed, {r['stored']} stored, rejected {r['rejected'] or 'none'}, "
                     f"refused {r['refused'] or 'none'}" + (f", error {r['error']}" if r["error"] else ""),
           "no rejected records to replay")

@@ -25,6 +25,11 @@ def show(ctx: click.Context, fetch: Any, as_json: bool, line: Any, empty: str) -
         rows = fetch(store)
     finally:
         store.close()
+    show_rows(rows, as_json, line, empty)
+
+
+def show_rows(rows: list[dict[str, Any]], as_json: bool, line: Any, empty: str) -> None:
+    """Rows as JSON, or one line each (``empty`` when there are none)."""
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

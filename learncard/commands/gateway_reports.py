@@ -47,6 +47,51 @@ def open_reading_store(ctx: click.Context) -> Any:
     return Store.open(section["url"])
 
 
+def county_files(cfg: Any) -> Any:
+    """The registry the gateway uses, loaded (a ClickException if it cannot be)."""
+    from gateway.county_files import CountyFiles
+    from gateway.errors import GatewayError
+    from records import keys
+    from records.errors import RecordError
+
+    g = cfg["gateway"]
+    try:
+        files = CountyFiles(g["county"], keys.public_key_from_text(g["issuer_public_key"]),
+                            {"registry": Path(g["registry"])})
+        files.load(first=True)
+    except (GatewayError, RecordError, OSError) as err:
+        raise click.ClickException(f"注册表无法读取 / the registry cannot be read: {err}") from err
+    return files
+
+
+def signer_purposes(cfg: Any) -> Any:
+    """The registry's purpose of each county signer (none known without a registry: kiosks'
+    corrections still hold)."""
+    try:
+        return county_files(cfg).registry().purpose_of
+    except click.ClickException:
+        return {}.get
+
+
+def read_corrected(ctx: click.Context, cfg: Any) -> tuple[list[Any], list[Any], Any]:
+    """The store's records with corrections applied and walk-ins linked (gateway/corrections.py),
+    erased learners and records held for review left out; the voided ones; each venue's zone."""
+    from zoneinfo import ZoneInfo
+
+    from gateway.corrections import corrected
+    from gateway.privacy import keeper
+
+    zones = venue_zones(cfg)
+    store = open_store(ctx)
+    try:
+        records, voided = corrected(store, signer_purposes(cfg))
+        keep = keeper(store)
+    finally:
+        store.close()
+    return ([r for r in records if keep(r)], [r for r in voided if keep(r)],
+            lambda venue: ZoneInfo(zones.get(venue, "Asia/Shanghai")))
+
+
 def stored(ctx: click.Context) -> tuple[list[tuple[Any, str]], Any, dict[str, str]]:
     """Every stored (record, flags) in commit order, the filter that leaves out erased
     learners (gateway/privacy.py), and the review state of records held for review."""
@@ -80,6 +125,7 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
     """Stored records as JSON lines (the exact signed record and its decoded fields), or with
     --sqlite an analyst database: a table per record type, the venue tree, views for the
     report's tables and full-text search on course titles."""
+    from gateway.corrections import load_ledger
     from gateway.export import export_lines
     from gateway.privacy import keeper
 
@@ -87,17 +133,24 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
         _export_sqlite(ctx, sqlite_file, _when(since), _when(until), county_name)
         return
     store = open_reading_store(ctx)
+
+
+    cfg = context.get(ctx).load("gateway")
+    left_out: list[str] = []
+    store = open_store(ctx)
     handle = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
     try:
         n = 0
-        for line in export_lines(store, _when(since), _when(until), keep=keeper(store)):
+        voided = load_ledger(store, signer_purposes(cfg)).voided
+        for line in export_lines(store, _when(since), _when(until), keep=keeper(store), voided=voided,
+                                 left_out=left_out):
             handle.write(line + "\n")
             n += 1
     finally:
         store.close()
         if out_file:
             handle.close()
-    click.echo(f"{n} records exported", err=True)
+    click.echo(f"{n} records exported; {len(left_out)} voided record(s) left out", err=True)
 
 
 def _export_sqlite(ctx: click.Context, path: Path, since: Any, until: Any, county_name: str) -> None:
@@ -169,15 +222,16 @@ def report(ctx: click.Context, out_dir: Path, period: str | None, at: str | None
             label = f"{since or '…'}—{until or '…'}"
         pop = statistics.read_population(population.read_text(encoding="utf-8")) if population else None
         stars = statistics.StarCriteria(star_min_hours, star_min_attendances, star_min_months)
-        rows, keep, review = stored(ctx)
-        # held for review or voided by review: left out (accepted after review: counted)
-        records = [rec for rec, _ in rows if review.get(rec.id, "accepted") == "accepted" and keep(rec)]
+        # held for review or voided by review: left out (accepted after review: counted); corrections
+        # applied, voided records left out and counted, walk-ins counted under their learner code
+        records, voided, _zone_of = read_corrected(ctx, cfg)
         stats = statistics.build(records, tree, label, start, end, scope, pop, stars)
     except statistics.StatisticsError as err:
         raise click.ClickException(str(err)) from err
     write_all(stats, out_dir)
     zones = venue_zones(cfg)
     old = reports.build(records, lambda venue: ZoneInfo(zones.get(venue, "Asia/Shanghai")), top, start, end)
+    old.voided_left_out = len(voided)
     (out_dir / "report.json").write_text(json.dumps(old.as_json(), ensure_ascii=False, indent=2))
     for name, rows in (("venues", old.cells), ("stars", old.stars), ("staff", old.staff)):
         (out_dir / f"{name}.csv").write_text(reports.to_csv(rows), encoding="utf-8-sig")

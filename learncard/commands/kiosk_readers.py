@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from kiosk.reader.base import CardRead
-from kiosk.sessions import WALKIN_SLIP_PREFIX
 from learncard import context
+from records import slip
 
 
 @click.group("readers")
@@ -25,8 +25,8 @@ def describe(read: CardRead, county: str, issuer_text: str) -> str:
     from records import card, keys
     from records.errors import RecordError
 
-    if read.how == "qr" and (read.text or "").startswith(WALKIN_SLIP_PREFIX):
-        return "一张临时登记单 / a walk-in slip"
+    if read.how == "qr" and slip.is_slip_text(read.text or ""):
+        return "一张临时学习凭条 / a walk-in slip"
     if read.torn:
         return "卡片离开太快，请再试一次 / the card left before it was read whole: try again"
     try:

@@ -194,6 +194,28 @@ def revoke(ctx: click.Context, kiosk: str, reason: str, broker_pid: Path | None,
         + ("" if reloaded else "\n  reload the broker (SIGHUP) so the new ACL holds"))
 
 
+@group.command("signer")
+@click.argument("signer", required=False)
+@click.option("--purpose", type=click.Choice(["corrections", "statements"]), default="corrections",
+              show_default=True, help="What the registry lets this signer sign: corrections (records) or "
+              "statements (the summary on a learner's 学习证明).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def signer(ctx: click.Context, signer: str | None, purpose: str, as_json: bool) -> None:
+    """Make a county signer's key (gateway/SIGNER.key in the county home, SIGNER by default
+    county-PURPOSE; a new key version if it has one) and name it in the registry with its
+    purpose. Copy the key to the gateway host (gateway.corrections_key / gateway.statements_key)
+    and reload the gateway's registry (docs/county-keys.md)."""
+    from provisioning import signers
+
+    signer = signer or f"county-{purpose}"
+    doc, version, path = signers.add(open_home(ctx), signer, purpose)
+    out({"signer": signer, "purpose": purpose, "key_version": version, "key": str(path),
+         "registry_version": doc.version}, as_json,
+        f"county signer {signer} ({purpose}) key version {version}: {path}; registry version {doc.version}\n"
+        f"  copy the key to the gateway host (gateway.{purpose}_key) and reload the gateway (SIGHUP)")
+
+
 @group.command("rekey")
 @click.option("--request", "request_file", type=click.Path(path_type=Path, dir_okay=False),
               help="A new enroll-request.jws from the kiosk.")

@@ -15,6 +15,14 @@ SECTIONS: dict[str, dict[str, Key]] = {
                               "digits); empty: SUN messages are not checked"),
         "programme": Key("programme.jws", "path", help="the county's programme (课程表); may be missing"),
         "credit_rules": Key("credit-rules.jws", "path", help="the county's credit rules (学时规则); may be missing"),
+        "corrections_key": Key("county-corrections.key", "path",
+                               help="the county corrections signer's private key (learncard provision signer); "
+                               "used by `gateway correct`"),
+        "pair_every_seconds": Key(30, "int", help="how often unpaired check-outs are paired across a venue's "
+                                  "kiosks (needs corrections_key; 0: only by `gateway pair`)"),
+        "statements_key": Key("county-statements.key", "path",
+                              help="the county statements signer's private key (learncard provision signer "
+                              "--purpose statements); signs the QR summary of `gateway learner statement`"),
         "share_group": Key("gateways"),
         # the broker ties client ids to certificate identities (use_username_as_clientid):
         # the gateway's is its certificate's CN, "gateway"

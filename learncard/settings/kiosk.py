@@ -37,6 +37,12 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "staff_pin_attempts": Key(5, "int", help="failed PINs before the staff card is locked"),
         "staff_lockout_seconds": Key(300, "int"),
     },
+    "printer": {
+        "device": Key("", help="walk-in slip printer (ESC/POS): usb:VENDOR:PRODUCT, serial:/dev/ttyUSB0[:BAUD], "
+                      "file:/dev/usb/lp0; empty: the slip stays on screen"),
+        "paper_mm": Key(58, "int", help="receipt paper width: 58 or 80"),
+        "slip_days": Key(90, "int", help="how long a walk-in slip is accepted at the county's kiosks"),
+    },
     "control": {
         "socket": Key("/run/learncard/agent.sock", "path", help="the agent's Unix socket"),
     },

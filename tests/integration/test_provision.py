@@ -201,6 +201,15 @@ def test_broker_with_tls_and_acl(home: Path, tmp_path: Path) -> None:
         k2 = TestClient(port, **tls, cert=other_dir / "kiosk-cert.pem", key=other_dir / "tls.key")
         assert k2.wait_connected()
         assert k2.publish("lc/v1/k-two/rec", b"still fine") < 128
+        # the registry, published retained by the gateway, reaches kiosks (walk-in slips verify offline)
+        gw = TestClient(port, **tls, cert=home / "gateway" / "gateway.pem", key=home / "gateway" / "gateway.key")
+        assert gw.wait_connected()
+        token = CountyHome.open(home).load_document("registry").token
+        assert gw.publish("lc/v1/county/registry", token, retain=True) < 128
+        gw.close()
+        k2.subscribe("lc/v1/county/registry")
+        assert token.encode() == k2.messages.get(timeout=10).payload
+        assert 135 == k2.publish("lc/v1/county/registry", b"a forged registry", retain=True)
         k2.close()
         registry = county.Registry(CountyHome.open(home).load_document("registry"))
         with pytest.raises(VerificationError) as err:
@@ -208,3 +217,34 @@ def test_broker_with_tls_and_acl(home: Path, tmp_path: Path) -> None:
         assert "revoked-kiosk" == err.value.reason
     finally:
         broker.kill()
+
+
+class TestCountySigners:
+    def test_signer_key_named_in_the_registry_with_its_purpose(self, home: Path) -> None:
+        """`provision signer` makes the corrections key beside the gateway's and names it in the registry."""
+        made = run("provision", "--home", str(home), "signer")
+        assert ("county-corrections", "corrections", 1) == (made["signer"], made["purpose"], made["key_version"])
+        key = home / "gateway" / "county-corrections.key"
+        assert 0o600 == key.stat().st_mode & 0o777
+        registry = county.Registry(CountyHome.open(home).load_document("registry"))
+        assert "corrections" == registry.purpose_of("county-corrections")
+        assert "county-corrections" not in registry.kiosks
+        from records.keys import public_key_text
+
+        assert public_key_text(load_key(key)) == public_key_text(registry.key_for("county-corrections/1"))
+        again = run("provision", "--home", str(home), "signer")
+        assert 2 == again["key_version"]  # a new version; the old one still verifies old records
+        assert (home / "gateway" / "county-corrections.key.v1").exists()
+
+    def test_a_kiosk_cannot_take_a_county_name(self, tmp_path: Path) -> None:
+        """A kiosk named like a county signer is refused already when it asks to be enrolled."""
+        result = CliRunner().invoke(cli, ["kiosk", "enroll-request", "--kiosk", "county-corrections",
+                                          "--out", str(tmp_path / "kiosk")])
+        assert isinstance(result.exception, RequestError) and "reserved" in str(result.exception)
+
+    def test_a_signer_key_does_not_sign_walk_in_slips(self, home: Path) -> None:
+        """Slips are a kiosk's: the registry's kiosk lookup does not know county signers."""
+        run("provision", "--home", str(home), "signer")
+        registry = county.Registry(CountyHome.open(home).load_document("registry"))
+        with pytest.raises(VerificationError):
+            registry.kiosk_key_for("county-corrections/1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -40,7 +41,8 @@ def store(tmp_path: Path, county: TestCounty) -> Store:
     return Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
 
 
-def fill(store: Store, county: TestCounty, tmp_path: Path, kiosk: str | None = None) -> list:
+def fill(store: Store, county: TestCounty, tmp_path: Path, kiosk: str | None = None,
+         temp: str | None = None) -> list:
     """A session's worth of records of every relayed type, through the real ingest."""
     kiosk = kiosk or f"k-{uuid.uuid4().hex[:8]}"
     (tmp_path / "registry.jws").write_text(county.registry({kiosk: "v-test"}).token)
@@ -63,10 +65,10 @@ def fill(store: Store, county: TestCounty, tmp_path: Path, kiosk: str | None = N
                                        "checkin_id": recs[1].id, "checkin_time": "2026-11-23T09:02:00.000+08:00",
                                        "seconds_present": 5400, "minutes_credited": 90, "how": "nfc"}),
         k.next("rating", {"learner": learner, "session_id": session, "score": 4}),
-        k.next("attendance.manual", {"learner": learner_code(222_333_444_555), "temporary": False,
+        k.next("attendance.manual", {"learner": temp or learner_code(222_333_444_555), "temporary": bool(temp),
                                      "session_id": None, "staff_id": "s-0001", "reason": "忘带卡",
                                      "minutes_credited": 45}),
-        k.next("enrollment", {"learner": "T000000000042", "temporary": True, "session_id": session,
+        k.next("enrollment", {"learner": temp or "T000000000042", "temporary": True, "session_id": session,
                               "staff_id": "s-0001"}),
     ]
     out = Ingest(store, files, lambda: NOW).handle(kiosk, payload(recs))
@@ -274,3 +276,36 @@ def test_gateway_relays_taps_and_shows_dead_letters_in_metrics(tmp_path: Path, c
     finally:
         gateway.kill()
         broker.kill()
+
+
+def statements_of(client: LrsClient, name: str) -> list[dict]:
+    import urllib.parse
+
+    agent = json.dumps({"account": {"homePage": HOME, "name": name}})
+    answer = client._send("GET", f"{client.statements_url}?agent={urllib.parse.quote(agent)}")
+    assert 200 == answer.status
+    # xAPI lists the statements that void the agent's statements too (StatementRef): not the agent's own
+    return [s for s in answer.body["statements"] if s["verb"]["id"] != "http://adlnet.gov/expapi/verbs/voided"]
+
+
+def test_link_after_relaying_voids_and_resends_under_the_code(lrs: Lrs, store: Store, county: TestCounty,
+                                                             tmp_path: Path) -> None:
+    """Statements already at the LRS under a walk-in's temporary id end under the learner code:
+    the old ones voided, the same facts re-sent once; none stays active under the temporary id."""
+    from gateway.xapi import linked_statement_id
+
+    recs = fill(store, county, tmp_path, temp="T000000000777")
+    client = LrsClient(lrs.endpoint, "lc", "secret")
+    drain(Relay(store, client, HOME))
+    assert 2 == len(statements_of(client, "T000000000777"))  # the registration and the manual attendance
+    code = learner_code(555_666_777_999)
+    link_learner(store, "T000000000777", code)
+    relay = Relay(store, client, HOME)
+    drain(relay)
+    relay.step()  # a second pass re-sends nothing: the link is marked done
+    assert [] == statements_of(client, "T000000000777")
+    under_code = {s["id"]: s for s in statements_of(client, code)}
+    assert {linked_statement_id(recs[4].id), linked_statement_id(recs[5].id)} == set(under_code)
+    assert "PT45M" == under_code[linked_statement_id(recs[4].id)]["result"]["duration"]
+    with pytest.raises(ValueError, match="final"):
+        link_learner(store, "T000000000777", learner_code(111_111_111_111))

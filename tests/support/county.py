@@ -49,8 +49,9 @@ class TestCounty:  # noqa: D101 (not a test class)
         return card.to_qr_text(self.card_bytes(cred))
 
     def registry(self, kiosks: dict[str, str], version: int = 1,
-                 revoked: tuple[str, ...] = ()) -> county.Document:
-        """kiosks: kiosk id -> venue id."""
+                 revoked: tuple[str, ...] = (), signers: dict[str, str] | None = None) -> county.Document:
+        """kiosks: kiosk id -> venue id; signers: county signer id -> purpose (keys from
+        :meth:`kiosk_key`, as a kiosk's)."""
         body = {
             "home_page": self.home_page,
             "venues": {v: {"name": v, "level": "township-school", "timezone": "Asia/Shanghai"}
@@ -62,6 +63,9 @@ class TestCounty:  # noqa: D101 (not a test class)
                 for k, v in kiosks.items()
             },
         }
+        if signers:
+            body["signers"] = {s: {"purpose": p, "status": "active", "keys": {"1": keys.public_key_text(self.kiosk_key(s))}}
+                               for s, p in signers.items()}
         return county.sign_document("registry", self.county_id, version, body, self.issuer, NOW)
 
     def revocations(self, card_ids: list[str], version: int = 1) -> county.Document:

@@ -14,6 +14,7 @@ from pathlib import Path
 from gateway.store import Store
 from learncard.config import to_toml
 from records import county as county_docs
+from records import keys
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
@@ -43,6 +44,7 @@ class GatewayProcess:
     client_id: str = "gateway-1"
     settings: dict[str, object] = field(default_factory=dict)  # more [gateway] keys
     broker_settings: dict[str, object] = field(default_factory=dict)  # more [broker] keys (TLS)
+    signers: dict[str, str] = field(default_factory=dict)  # county signer id → purpose (key: county.kiosk_key)
     proc: subprocess.Popen[bytes] | None = None
 
     def __post_init__(self) -> None:
@@ -61,13 +63,21 @@ class GatewayProcess:
                         **self.settings},
             "broker": {"host": "127.0.0.1", "port": self.broker.port, **self.broker_settings},
             "store": {"url": self.store_url},
+                        "corrections_key": str(self.folder / "county-corrections.key"), "pair_every_seconds": 2},
+            "broker": {"host": "127.0.0.1", "port": self.broker.port},
+            "store": {"url": f"sqlite:///{self.folder / 'gateway.sqlite3'}"},
             "lrs": {"enabled": bool(self.lrs_endpoint), "endpoint": self.lrs_endpoint, "username": "gateway",
                     "password": "secret", "home_page": self.county.home_page},
         }))
 
     def write_documents(self, version: int = 1, revoked: tuple[str, ...] = (),
                         revoked_cards: list[str] | None = None) -> None:
-        (self.folder / "registry.jws").write_text(self.county.registry(self.kiosks, version, revoked).token)
+        (self.folder / "registry.jws").write_text(
+            self.county.registry(self.kiosks, version, revoked, self.signers).token)
+        for signer in self.signers:
+            key = self.folder / f"{signer}.key"
+            if not key.exists():
+                key.write_bytes(keys.private_key_to_pem(self.county.kiosk_key(signer)))
         (self.folder / "revoked-cards.jws").write_text(self.county.revocations(revoked_cards or [], version).token)
         (self.folder / "staff.jws").write_text(self.county.staff_roster([], version).token)
 
