@@ -85,7 +85,9 @@ def test_slip_from_a_at_b_then_linked(tmp_path: Path, county: TestCounty, lrs: L
             assert ("checkin", "checkout") == (came_b["outcome"], left_b["outcome"])
             assert came_b["learner_masked"].endswith(temp[-4:]) and came_b["name"] is None
             token = login(c, county, staff_b)
-            manual = c.call("attendance.manual", token=token, learner_code=temp, reason="忘带凭条", minutes=30)
+            choices = c.call("manual.choices", token=token)
+            manual = c.call("attendance.manual", token=token, learner_code=temp,
+                            reason=choices["reasons"][0]["id"], minutes=choices["minutes"][0])
             c.close()
             wait_until("B's records at the gateway", lambda: gateway.count() >= 6, 60)
         sent = {"enrollment": walkin["record_id"], "a": left["record_id"], "b": left_b["record_id"],
