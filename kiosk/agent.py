@@ -23,6 +23,7 @@ from kiosk.sessions import VenueOps
 from kiosk.signer import Signer
 from kiosk.staff import StaffDesk
 from kiosk.taps import TapRules, Taps
+from kiosk.venue_share import VenueShare
 from kiosk.voids import Voids
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class Agent:
         self.registrations = Registrations(self.taps, signer.origin.venue)
         self.venue.registrations = self.taps.registrations = self.registrations
         self.voids = Voids(journal, signer, clock)
+        self.share = VenueShare(docs, signer.origin.kiosk, signer.origin.venue)
+        self.taps.share = self.share
         self.staff = staff
         self.taps.on_staff_card = staff.card_seen  # the card's PIN secret, held in memory only
         self.venue_name = venue_name
@@ -143,6 +146,21 @@ class Agent:
             self.alarms.pop(kind, None)
         else:
             self.alarms[kind] = detail
+        self.emit_state()
+
+    def venue_payload(self) -> bytes:
+        """What this kiosk tells its venue's other kiosks (kiosk/venue_share.py)."""
+        with self.lock:
+            return self.share.payload(self.journal.state)
+
+    def update_venue_peer(self, peer: str, payload: bytes) -> None:
+        """Another kiosk of the venue spoke: remember its open check-ins; drop ours it closed."""
+        closed = self.share.take(peer, payload)
+        if not closed:
+            return
+        with self.lock, self.journal.transaction(new_records=False) as tx:
+            for checkin_id in closed:
+                tx.state.drop_open_checkin_record(checkin_id)
         self.emit_state()
 
     def update_county_document(self, kind: str, token: str) -> bool:

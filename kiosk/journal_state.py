@@ -144,6 +144,10 @@ class VenueState:
     def drop_open_checkin(self, learner: str) -> None:
         self.conn.execute("DELETE FROM open_checkins WHERE learner = ?", (learner,))
 
+    def drop_open_checkin_record(self, record_id: str) -> None:
+        """Another kiosk of the venue checked this check-in out (kiosk/venue_share.py)."""
+        self.conn.execute("DELETE FROM open_checkins WHERE record_id = ?", (record_id,))
+
     def count_present(self, session_id: str | None = None) -> int:
         if session_id is None:
             (n,) = self.conn.execute("SELECT count(*) FROM open_checkins").fetchone()
@@ -231,6 +235,13 @@ class VenueState:
 
     def put_rating(self, checkout_id: str, record_id: str, day: str, score: int) -> None:
         self.conn.execute("INSERT INTO ratings VALUES (?,?,?,?)", (checkout_id, record_id, day, score))
+
+    def tokens_by_ids(self, record_ids: list[str]) -> list[str]:
+        if not record_ids:
+            return []
+        marks = ",".join("?" * len(record_ids))
+        return [r[0] for r in self.conn.execute(
+            f"SELECT token FROM records WHERE id IN ({marks}) ORDER BY epoch, seq", tuple(record_ids)).fetchall()]  # noqa: S608
 
     def tokens_since(self, types: tuple[str, ...], since_ms: int) -> list[str]:
         """Records of these types made since ``since_ms``, in chain order."""

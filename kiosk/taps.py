@@ -19,6 +19,7 @@ from kiosk.journal_state import CheckinRow, SessionRow, VenueState
 from kiosk.messages import duration_text, rejection, say
 from kiosk.reader.base import CardRead
 from kiosk.signer import Signer
+from kiosk.venue_share import VenueShare
 from records import card, slip, sun
 from records.errors import MalformedCredential, RecordError
 from records.record import format_time, parse_time
@@ -33,6 +34,7 @@ from records.rules import (
     default_rule_book,
     duplicate_message,
     expired_minutes,
+    seconds_between,
 )
 from records.schemas import REJECT_REASONS
 
@@ -71,6 +73,7 @@ class Taps:
         self.rules = rules
         self.registrations: Any = None  # kiosk.registration.Registrations: "报名" then the card
         self.on_staff_card: Callable[[card.Credential], None] | None = None
+        self.share: VenueShare | None = None  # open check-ins of the venue's other kiosks
 
     # --- reading the card ---------------------------------------------------------
 
@@ -162,6 +165,14 @@ class Taps:
             return {**base, "outcome": "duplicate", "previous": decision.previous.wall.strftime("%H:%M"),
                     "message": {"zh_CN": zh, "en": en}, "advice": None,
                     **self.totals(learner, now)}
+        remote = self.share.find(learner) if self.share is not None and open_row is None else None
+        if decision.action == "checkin" and remote is not None:  # checked in at another kiosk of the venue
+            opened = OpenCheckin(remote.checkin.id, 0, remote.checkin.data.get("session_id"),
+                                 Moment(parse_time(remote.checkin.event["time"]).astimezone(self.clock.zone), 0, ""))
+            result = self.check_out(learner, cred.card_id, how, opened, seconds_between(opened.at, now), now,
+                                    session=remote.session, checkin_kiosk=remote.checkin.kiosk)
+            self.share.closed(remote.checkin.id)  # type: ignore[union-attr]
+            return {**base, **result}
         if decision.action == "checkin":
             return {**base, **self.check_in(cred, how, session, now, sun)}
         assert open_checkin is not None
@@ -195,12 +206,16 @@ class Taps:
                 **self.totals(learner, now)}
 
     def check_out(self, learner: str, card_id: str | None, how: str, opened: OpenCheckin,
-                  seconds: int, now: Moment, tx: Tx | None = None) -> dict[str, Any]:
+                  seconds: int, now: Moment, tx: Tx | None = None, *, session: SessionRow | None = None,
+                  checkin_kiosk: str | None = None) -> dict[str, Any]:
         """Pair ``opened`` with a check-out now. ``how``: the reader; ``auto`` when staff close
         the session (credited by presence); ``expired`` when nobody checked out (credited by
-        the rule's no-check-out outcome — nothing by default)."""
+        the rule's no-check-out outcome — nothing by default). ``checkin_kiosk`` and
+        ``session``: a check-in made at another kiosk of the venue, and its session as that
+        kiosk opened it (kiosk/venue_share.py)."""
         state = (tx or self.journal).state
-        session = state.session(opened.session_id) if opened.session_id else None
+        if session is None and checkin_kiosk is None:
+            session = state.session(opened.session_id) if opened.session_id else None
         rule, rule_name = self.session_rule(session)
         day = self.clock.local_day(Moment(opened.at.wall, 0, "")) if how == "expired" else self.clock.local_day(now)
         _seconds, today, self_study_today = state.day_totals(learner, day)
@@ -214,6 +229,8 @@ class Taps:
                                 "seconds_present": seconds, "minutes_credited": minutes, "how": how, "v": 2}
         if rule_name:
             data["rule_name"] = rule_name
+        if checkin_kiosk:
+            data["checkin_kiosk"] = checkin_kiosk
 
         def write(t: Tx) -> Any:
             rec = t.append(self.signer.maker("attendance.checkout", data, now))

@@ -53,6 +53,8 @@ class AgentHooks(Protocol):
     def set_clock_from_gateway(self, gateway_time: str, rtt_s: float) -> None: ...
     def set_uplink_problem(self, problem: dict[str, str] | None) -> None: ...
     def update_county_document(self, kind: str, token: str) -> bool: ...
+    def venue_payload(self) -> bytes: ...
+    def update_venue_peer(self, peer: str, payload: bytes) -> None: ...
     def set_uplink_alarm(self, kind: str, detail: dict[str, Any] | None) -> None: ...
 
 
@@ -69,8 +71,11 @@ class Uplink:
                  status: Callable[[], dict[str, Any]], *, batch_size: int = 200, window: int = 8,
                  resend_after: float = 30.0, status_every: float = 30.0, max_rtt: float = 2.0,
                  mono_ns: Callable[[], int] = time.monotonic_ns,
-                 diagnose: Callable[[str | None], dict[str, str]] | None = None) -> None:
+                 diagnose: Callable[[str | None], dict[str, str]] | None = None, venue: str | None = None) -> None:
         self.client = client
+        # the venue's shared open check-ins (kiosk/venue_share.py): ours published retained, theirs read
+        self.venue_topic = f"lc/v1/venue/{venue}/open" if venue else None
+        self._venue_sent: bytes | None = None
         self.max_rtt = max_rtt
         self.mono_ns = mono_ns
         self.diagnose = diagnose  # why connecting fails (TLS cause; or the broker's refusal) → a problem
@@ -110,7 +115,8 @@ class Uplink:
             self.inbox.put(("connect-failed", str(rc)))
             return
         client.subscribe([(f"{self.topic}/ack", 1), (f"{self.topic}/cmd/#", 1),
-                          *[(t, 1) for t in COUNTY_TOPICS]])
+                          *[(t, 1) for t in COUNTY_TOPICS],
+                          *([(f"{self.venue_topic}/+", 1)] if self.venue_topic else [])])
         self.inbox.put(("connected", None))
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
@@ -173,6 +179,8 @@ class Uplink:
             self.hooks.set_uplink_state(True)
             self.hooks.set_uplink_problem(None)
             self.publish_status()
+            self._venue_sent = None
+            self.publish_venue()
             log.info("uplink connected")
         elif kind == "disconnected":
             if self.online:
@@ -181,10 +189,26 @@ class Uplink:
             self.hooks.set_uplink_state(False)
         elif kind == "message":
             self.on_message(item)
+        elif kind == "wake" and self.online:
+            self.publish_venue()
         elif kind == "connect-failed":
             self.connect_failed(item)
 
+    def publish_venue(self) -> None:
+        """Our open check-ins to the venue's other kiosks, retained, when they changed."""
+        if self.venue_topic is None:
+            return
+        payload = self.hooks.venue_payload()
+        if payload != self._venue_sent:
+            self.client.publish(f"{self.venue_topic}/{self.kiosk}", payload, qos=1, retain=True)
+            self._venue_sent = payload
+
     def on_message(self, message: mqtt.MQTTMessage) -> None:
+        if self.venue_topic and message.topic.startswith(self.venue_topic + "/"):
+            peer = message.topic.rsplit("/", 1)[1]
+            if peer != self.kiosk:
+                self.hooks.update_venue_peer(peer, message.payload)
+            return
         if message.topic in COUNTY_TOPICS:
             if message.payload:
                 token = message.payload.decode("ascii", "replace")

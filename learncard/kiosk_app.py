@@ -185,7 +185,7 @@ def start_uplink(cfg: Config, agent: Agent, journal: Journal) -> Uplink:
     uplink = Uplink(client, Journal.open(journal.path, max_bytes=journal.max_bytes), cfg["kiosk"]["id"], agent,
                     lambda: agent.snapshot()["health"], batch_size=u["batch_size"], window=u["window"],
                     resend_after=u["resend_after_seconds"], max_rtt=u["clock_max_rtt_seconds"],
-                    mono_ns=agent.clock.mono_ns, diagnose=why)
+                    mono_ns=agent.clock.mono_ns, diagnose=why, venue=cfg["kiosk"]["venue"])
     connect_persistent(client, u["host"], u["port"])
     agent.after_commit.append(uplink.wake)
     uplink.start()

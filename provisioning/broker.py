@@ -64,6 +64,9 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None) 
             "topic read lc/v1/county/programme",
             "topic read lc/v1/county/credit-rules",
             "topic read lc/v1/county/registry",  # the kiosks' keys: walk-in slips verify at every kiosk
+            # the venue's shared open check-ins: its own written, its own venue's read (docs/venue-kiosks.md)
+            f"topic write lc/v1/venue/{entry.get('venue')}/open/{kiosk}",
+            f"topic read lc/v1/venue/{entry.get('venue')}/open/+",
             "",
         ]
     for consumer in consumers or []:

@@ -210,6 +210,10 @@ def test_broker_with_tls_and_acl(home: Path, tmp_path: Path) -> None:
         k2.subscribe("lc/v1/county/registry")
         assert token.encode() == k2.messages.get(timeout=10).payload
         assert 135 == k2.publish("lc/v1/county/registry", b"a forged registry", retain=True)
+        # the venue topic: its own open check-ins only, in its own venue only
+        assert k2.publish("lc/v1/venue/v-chengguan/open/k-two", b"{}", retain=True) < 128
+        assert 135 == k2.publish("lc/v1/venue/v-chengguan/open/k-one", b"{}", retain=True)
+        assert 135 == k2.publish("lc/v1/venue/v-other/open/k-two", b"{}", retain=True)
         k2.close()
         registry = county.Registry(CountyHome.open(home).load_document("registry"))
         with pytest.raises(VerificationError) as err:
