@@ -45,7 +45,7 @@ class Agent:
         self.registrations = Registrations(self.taps, signer.origin.venue)
         self.venue.registrations = self.taps.registrations = self.registrations
         self.voids = Voids(journal, signer, clock)
-        self.share = VenueShare(docs, signer.origin.kiosk, signer.origin.venue)
+        self.share = VenueShare(docs, signer.origin.kiosk, signer.origin.venue, online=lambda: self.online)
         self.taps.share = self.share
         self.staff = staff
         self.taps.on_staff_card = staff.card_seen  # the card's PIN secret, held in memory only
@@ -99,6 +99,18 @@ class Agent:
                 log.error("a tap could not be recorded: %s", err)
                 result = {"outcome": "refused", "reason": err.code, "message": err.message(),
                           "advice": {"zh_CN": "请联系管理员", "en": "Please call the administrator"}}
+        self._committed()
+        self.emit({"event": "tap.result", "result": result})
+        self.emit_state()
+        return result
+
+    def answer(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The resident's answer to an ``ask`` tap result: ``direction`` ``in`` or ``out``."""
+        direction = args.get("direction")
+        if direction not in ("in", "out"):
+            raise ControlError("请选择签到或签退", "direction must be in or out", code="bad-request")
+        with self.lock:
+            result = self.taps.answer(str(args.get("ask") or ""), str(direction))
         self._committed()
         self.emit({"event": "tap.result", "result": result})
         self.emit_state()
@@ -317,6 +329,7 @@ def _ui_audio(agent: Agent, args: dict[str, Any]) -> dict[str, Any]:
 OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "state": lambda agent, args: agent.snapshot(),
     "tap": _tap,
+    "tap.answer": lambda agent, args: agent.answer(args),
     "rate": lambda agent, args: agent.venue.rate(args),
     "language": _language,
     "staff.login": _login,

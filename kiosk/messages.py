@@ -16,6 +16,9 @@ _SAY = {
     "checkout": ("再见！签退成功\n本次学习{duration}，认定{minutes}分钟学时",
                  "Goodbye! Checked out\n{duration_en} today, {minutes} minutes credited"),
     "staff-card": ("工作人员卡\n请输入密码", "Staff card\nPlease enter your PIN"),
+    # several kiosks in the venue and this one cannot see the others: no minutes are known here
+    "checkout-unpaired": ("已签退", "Checked out"),
+    "ask-direction": ("请选择\n签到还是签退？", "Please choose\nArriving or leaving?"),
 }
 
 _REJECT = {

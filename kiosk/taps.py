@@ -173,11 +173,36 @@ class Taps:
                                     session=remote.session, checkin_kiosk=remote.checkin.kiosk)
             self.share.closed(remote.checkin.id)  # type: ignore[union-attr]
             return {**base, **result}
+        if decision.action == "checkin" and remote is None and self.share is not None and self.share.cut_off():
+            # the venue's other kiosks are out of sight: this may be a check-out of a check-in made
+            # there. Ask — never tell the resident something false (no record until they answer)
+            ask = self.share.ask(cred, how, sun)
+            return {**base, "outcome": "ask", "ask": ask, "choices": ["in", "out"],
+                    "message": say("ask-direction"), "advice": None}
         if decision.action == "checkin":
             return {**base, **self.check_in(cred, how, session, now, sun)}
         assert open_checkin is not None
         return {**base, **self.check_out(learner, cred.card_id, how, open_checkin,
                                          decision.seconds_present, now)}
+
+    def answer(self, ask: str, direction: str) -> dict[str, Any]:
+        """The resident's answer to ``ask``: ``in`` checks in; ``out`` records an unpaired
+        check-out — "已签退", no minutes (the gateway pairs it: docs/venue-kiosks.md)."""
+        assert self.share is not None
+        cred, how, sun = self.share.answered(ask)
+        now = self.clock.now()
+        learner = cred.learner_code
+        base = {"name": cred.name, "learner_masked": mask_learner(learner)}
+        if direction == "in":
+            return {**base, **self.check_in(cred, how, self.session_for(learner), now, sun)}
+        data = {"learner": learner, "card": cred.card_id, "session_id": None, "checkin_id": None,
+                "checkin_time": None, "seconds_present": 0, "minutes_credited": 0, "how": how, "v": 2}
+        with self.journal.transaction() as tx:
+            rec = tx.append(self.signer.maker("attendance.checkout", data, now))
+            tx.state.remember_tap(learner, "checkout", rec.event["time"], now.mono_ns, now.bootid)
+        return {**base, "outcome": "checkout", "record_id": rec.id, "rating_for": rec.id, "unpaired": True,
+                "minutes_credited": None, "seconds_present": None, "session": None,
+                "message": say("checkout-unpaired"), "advice": None}
 
     def check_in(self, cred: card.Credential, how: str, session: SessionRow | None,
                  now: Moment, sun: dict[str, str] | None = None) -> dict[str, Any]:

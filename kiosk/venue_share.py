@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +44,11 @@ class RemoteCheckin:
 
 
 class VenueShare:
-    def __init__(self, docs: CountyDocuments, kiosk: str, venue: str) -> None:
+    def __init__(self, docs: CountyDocuments, kiosk: str, venue: str,
+                 online: Callable[[], bool] = lambda: True) -> None:
         self.docs = docs
+        self.online = online  # whether this kiosk reaches the broker (and so its venue's other kiosks)
+        self._asks: dict[str, tuple[Any, str, Any]] = {}
         self.kiosk = kiosk
         self.venue = venue
         self._lock = threading.Lock()
@@ -120,6 +125,32 @@ class VenueShare:
                 return None
             latest = max(found, key=lambda r: r.event["time"])
             return RemoteCheckin(latest, self._sessions.get(latest.data.get("session_id") or ""))
+
+    def cut_off(self) -> bool:
+        """This kiosk cannot see its venue's other kiosks, and the registry says it has some."""
+        if self.online():
+            return False
+        registry = self.docs.registry()
+        return registry is not None and any(
+            k != self.kiosk and e.get("venue") == self.venue and e.get("status") == "active"
+            for k, e in registry.kiosks.items())
+
+    def ask(self, cred: Any, how: str, sun: Any) -> str:
+        """Hold a tap whose direction only the resident knows; the answer names the token."""
+        token = secrets.token_hex(8)
+        with self._lock:
+            self._asks = dict(list(self._asks.items())[-20:])  # a few at most: one resident at a time
+            self._asks[token] = (cred, how, sun)
+        return token
+
+    def answered(self, token: str) -> tuple[Any, str, Any]:
+        from kiosk.errors import ControlError
+
+        with self._lock:
+            held = self._asks.pop(token, None)
+        if held is None:
+            raise ControlError("请重新刷卡", "please tap again", code="bad-request")
+        return held
 
     def closed(self, checkin_id: str) -> None:
         with self._lock:
