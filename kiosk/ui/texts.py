@@ -27,6 +27,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "time_today": ("今天在场 {duration}", "Present today: {duration}"),
     "hours_year": ("今年在本馆累计 {duration}", "This year at this venue: {duration}"),
     "done": ("完成", "Done"),
+    "arriving": ("签到（来上课）", "Arriving"),
+    "leaving": ("签退（要离开）", "Leaving"),
     "rate": ("您对这次学习满意吗？（可以不选）", "How was it today? (you may skip)"),
     "rate_1": ("很差", "poor"),
     "rate_2": ("较差", "fair"),

@@ -37,6 +37,7 @@ OUTCOMES = {
     "rejected": ((0.6, 0.0, 0.0, 1.0), WHITE, "×"),
     "refused": ((0.6, 0.0, 0.0, 1.0), WHITE, "×"),
     "staff-card": ((0.25, 0.12, 0.4, 1.0), WHITE, "★"),
+    "ask": ((0.45, 0.3, 0.0, 1.0), WHITE, "？"),  # a cut-off kiosk of a several-kiosk venue asks the way
 }
 
 # every (text colour, background) pair the screens use, for the contrast test

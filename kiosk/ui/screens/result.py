@@ -45,6 +45,8 @@ class ResultScreen(Screen):
     banner_text = ListProperty(list(theme.INK))
     rating_for = StringProperty("")
     remaining = NumericProperty(1.0)  # the draining bar: 1 → 0, then back to idle
+    ask = StringProperty("")  # the agent asks "arriving or leaving?" (docs/venue-kiosks.md)
+    ask_words = ListProperty(["", ""])
 
     def show(self, result: dict[str, Any], language: str) -> None:
         outcome = result.get("outcome", "rejected")
@@ -57,6 +59,14 @@ class ResultScreen(Screen):
         self.rate_words = [t(f"rate_{score}", language) for score in range(1, 6)]
         self.done_text = t("done", language)
         self.repeat_text = t("repeat", language)
+        self.ask = result.get("ask", "") if outcome == "ask" else ""
+        self.ask_words = [t("arriving", language), t("leaving", language)]
+
+    def answer(self, direction: str) -> None:
+        """The resident's answer; the agent's tap.result event shows what was recorded."""
+        ask, self.ask = self.ask, ""
+        if ask:
+            App.get_running_app().client.call("tap.answer", ask=ask, direction=direction)
 
     def rate(self, score: int) -> None:
         app = App.get_running_app()
