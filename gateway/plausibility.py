@@ -47,7 +47,7 @@ from records.record import Record, parse_time
 log = logging.getLogger(__name__)
 
 DEFAULT_ZONE = "Asia/Shanghai"
-STAFF_FIELDS = {"session.opened", "session.closed", "attendance.manual", "enrollment"}
+STAFF_FIELDS = {"session.opened", "session.closed", "attendance.manual", "enrollment", "correction"}
 CREDITED = {"attendance.checkout", "attendance.manual"}
 
 
@@ -157,6 +157,8 @@ class Plausibility:
         if not verified:
             return verified
         registry, roster = self.registry(), self._roster()
+        if registry.purpose_of(kiosk) is not None:
+            return verified  # a county signer's records (corrections, pairings): the county's own word
         enrolled = registry.venue_of(kiosk)
         kept = []
         for venue, token in verified:
@@ -170,7 +172,8 @@ class Plausibility:
                     session = rec.data.get("session_id")
                     planned = tx.planned_minutes(str(session)) if session else None
                     problems += minutes_problem(rec, self.limits, tx.credited_minutes(learner, day), planned)
-                problems += pairing_problem(rec, tx.checkin_of(str(rec.data.get("checkin_id", ""))))
+                if rec.data.get("checkin_id", "") is not None:  # None: an unpaired check-out, paired later
+                    problems += pairing_problem(rec, tx.checkin_of(str(rec.data.get("checkin_id", ""))))
                 tx.note_attendance(rec.id, rec.type, learner, rec.event["venue"], day,
                                    int(rec.data.get("minutes_credited", 0)))
                 if rec.type == "attendance.checkin" and not problems:

@@ -201,11 +201,14 @@ def test_staff_void_at_the_kiosk_reaches_the_lrs(tmp_path: Path, county: TestCou
     from tests.support.kiosk import STAFF_PIN
 
     broker = Mosquitto(tmp_path / "broker").start()
-    gateway = GatewayProcess(county, tmp_path / "gateway", broker, lrs_endpoint=lrs.endpoint).start()
+    gateway = GatewayProcess(county, tmp_path / "gateway", broker, lrs_endpoint=lrs.endpoint)
     client = LrsClient(lrs.endpoint, "lc", "secret")
     kiosk = kiosk_online(county, tmp_path / "kiosk", broker)
     staff_card = county.credential(staff=True, name="李*")
-    kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card.card_id}))
+    staff = kiosk.staff_roster({"s-0001": staff_card})
+    kiosk.put_document(staff)
+    (tmp_path / "gateway" / "staff.jws").write_text(staff.token)  # the gateway checks the void's staff id
+    gateway.start()
     try:
         with kiosk.running() as app:
             c = kiosk.client()

@@ -36,9 +36,14 @@ def lrs() -> Lrs:
     server.stop()
 
 
-def staffed(kiosk: KioskSetup, county: TestCounty, staff_card, staff_id: str) -> None:
-    kiosk.put_document(kiosk.staff_roster({staff_id: staff_card.card_id}))
-    kiosk.set("rules", "debounce_seconds", 0)  # tap in, tap out at once
+def roster(county: TestCounty, staff: dict[str, tuple[object, str]]):
+    """One county roster: staff id → (staff card, venue); every PIN is STAFF_PIN."""
+    from records import county as county_docs
+
+    return county.staff_roster([{"staff_id": sid, "card": cred.card_id, "role": "staff", "venues": [venue],
+                                 "pin_hash": county_docs.hash_pin(STAFF_PIN, cred.staff_secret or b"", os.urandom(16),
+                                                                  n=2**10)}
+                                for sid, (cred, venue) in staff.items()])
 
 
 def login(c, county: TestCounty, staff_card) -> str:
@@ -55,16 +60,19 @@ def active_of(client: LrsClient, home: str, name: str) -> list[dict]:
 def test_slip_from_a_at_b_then_linked(tmp_path: Path, county: TestCounty, lrs: Lrs) -> None:
     broker = Mosquitto(tmp_path / "broker").start()
     gateway = GatewayProcess(county, tmp_path / "gateway", broker, kiosks={"k-a-1": "v-a", "k-b-1": "v-b"},
-                             lrs_endpoint=lrs.endpoint).start()
-    client = LrsClient(lrs.endpoint, "lc", "secret")
+                             lrs_endpoint=lrs.endpoint)
     staff_a, staff_b = county.credential(staff=True, name="李*"), county.credential(staff=True, name="张*")
+    staff = roster(county, {"s-000a": (staff_a, "v-a"), "s-000b": (staff_b, "v-b")})
+    (tmp_path / "gateway" / "staff.jws").write_text(staff.token)  # the gateway checks staff ids in records
+    gateway.start()
+    client = LrsClient(lrs.endpoint, "lc", "secret")
     a = kiosk_online(county, tmp_path / "a", broker, kiosk="k-a-1")
     b = kiosk_online(county, tmp_path / "b", broker, kiosk="k-b-1")
     a.venue, b.venue = "v-a", "v-b"
     a.set("kiosk", "venue", "v-a")
     b.set("kiosk", "venue", "v-b")
-    staffed(a, county, staff_a, "s-000a")
-    staffed(b, county, staff_b, "s-000b")
+    for kiosk in (a, b):
+        kiosk.put_document(staff)
     try:
         with a.running():
             c = a.client()
@@ -172,7 +180,7 @@ def test_enrolment_prints_the_slip_on_the_configured_printer(tmp_path: Path, cou
     """[printer].device = file:…: the slip printed there decodes back to the signed slip."""
     kiosk = KioskSetup(county, tmp_path / "kiosk")
     staff_card = county.credential(staff=True, name="李*")
-    kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card.card_id}))
+    kiosk.put_document(kiosk.staff_roster({"s-0001": staff_card}))
     out = tmp_path / "lp0"
     out.touch()
     kiosk.set("printer", "device", f"file:{out}")
