@@ -59,8 +59,9 @@ def find(store: Store, record_id: str) -> Record | None:
 def load_ledger(store: Store, purpose_of: Callable[[str], str | None]) -> Ledger:
     """Every correction in the store applied (commit order), with the check-outs of voided
     check-ins voided too."""
-    found = [parse_unverified(t) for (t,) in store.query(
-        "SELECT token FROM records WHERE type = 'correction' ORDER BY rowid_")]
+    found = [parse_unverified(t) for (t,) in store.query(  # a correction held for review has no effect yet
+        "SELECT token FROM records WHERE type = 'correction' AND id NOT IN "
+        "(SELECT record_id FROM held WHERE state <> 'accepted') ORDER BY rowid_")]
     if not found:
         return Ledger()
     targets = _tokens_by_id(store, sorted({c.data["target"] for c in found}))

@@ -259,3 +259,34 @@ def test_staff_void_at_the_kiosk_reaches_the_lrs(tmp_path: Path, county: TestCou
     finally:
         gateway.kill()
         broker.kill()
+
+
+def test_a_kiosk_void_naming_unknown_staff_is_held_and_has_no_effect(tmp_path: Path, county: TestCounty) -> None:
+    """A stolen kiosk key voids an attendance in the name of staff the county does not know: the
+    gateway holds the correction for review, and until county IT accepts it, it voids nothing."""
+    from datetime import UTC, datetime
+
+    from gateway.corrections import load_ledger
+    from gateway.county_files import CountyFiles
+    from gateway.ingest import Ingest
+    from gateway.store import Store
+    from records.ids import learner_code
+    from tests.support.gateway import KioskChain, payload
+
+    (tmp_path / "registry.jws").write_text(county.registry({"k-test-1": "v-test"}).token)
+    (tmp_path / "staff.jws").write_text(county.staff_roster([
+        {"staff_id": "s-0001", "card": "cd" * 8, "role": "staff", "venues": ["v-test"], "pin_hash": "unused"}]).token)
+    files = CountyFiles(county.county_id, county.issuer.public_key(),
+                        {"registry": tmp_path / "registry.jws", "staff": tmp_path / "staff.jws"})
+    files.load(first=True)
+    store = Store.open(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    k = KioskChain(county)
+    came = k.next("attendance.checkin", {"learner": learner_code(1), "card": "ab" * 8, "session_id": None,
+                                         "how": "nfc", "groups": []})
+    void = k.next("correction", {"target": came.id, "target_kiosk": "k-test-1", "action": "void", "reason": "test",
+                                 "staff_id": "s-9999"})
+    Ingest(store, files, lambda: datetime.now(UTC)).handle("k-test-1", payload(k.made))
+    held = dict(store.query("SELECT record_id, reasons FROM held"))
+    assert "staff-unknown" in held[void.id]
+    assert {} == load_ledger(store, files.registry().purpose_of).voided
+    store.close()
