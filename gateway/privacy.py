@@ -21,7 +21,6 @@ Documents here are signed with the county issuer key (a JWS like the registry's,
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,12 +31,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from gateway.errors import GatewayError
 from gateway.lrs import LrsClient
 from gateway.store import Store
-from gateway.xapi import RELAYED_TYPES, STATEMENT_NAMESPACE, statement_id
+from gateway.xapi import (  # one voiding statement for corrections and erasures
+    RELAYED_TYPES,
+    statement_id,
+    voiding_statement,
+)
 from records import jws
 from records.county import county_kid
 from records.record import Record, format_time, parse_time, parse_unverified
 
-VOIDED = {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided", "zh-CN": "作废"}}
 COLLECTED = ["learner code (pseudonymous)", "card id", "learner groups chosen by the resident",
              "check-in/check-out times and venue", "credited study minutes", "registrations", "satisfaction scores"]
 PURPOSES = ["lifelong-learning record and study hours (学分银行)", "county statistics (统计制度)"]
@@ -121,14 +123,6 @@ def export_learner(store: Store, learner: str) -> dict[str, Any]:
 
 
 # --- erase ----------------------------------------------------------------------------------------
-
-
-def voiding_statement(target: str, home_page: str) -> dict[str, Any]:
-    """The statement that voids ``target``; its id is derived from the target's, so voiding
-    twice is the same statement."""
-    return {"id": str(uuid.uuid5(STATEMENT_NAMESPACE, f"void:{target}")),
-            "actor": {"objectType": "Agent", "account": {"homePage": home_page, "name": "county"}},
-            "verb": VOIDED, "object": {"objectType": "StatementRef", "id": target}}
 
 
 def erase(store: Store, county: str, key: Ed25519PrivateKey, learner: str, client: LrsClient | None,

@@ -124,5 +124,9 @@ def verify(text: str | None, image: Path | None, registry_file: Path, issuer_key
 
 
 def register(cli: click.Group, gateway: click.Group) -> None:
-    gateway.add_command(learner_group)
+    existing = gateway.commands.get("learner")  # `gateway learner export|erase|consent` (gateway_privacy)
+    if isinstance(existing, click.Group):
+        existing.add_command(statement)
+    else:
+        gateway.add_command(learner_group)
     cli.add_command(verify)
