@@ -82,7 +82,7 @@ def read_corrected(ctx: click.Context, cfg: Any) -> tuple[list[Any], list[Any], 
     from gateway.privacy import keeper
 
     zones = venue_zones(cfg)
-    store = open_store(ctx)
+    store = open_reading_store(ctx)
     try:
         records, voided = corrected(store, signer_purposes(cfg))
         keep = keeper(store)
@@ -137,7 +137,7 @@ def export(ctx: click.Context, since: str | None, until: str | None, out_file: P
 
     cfg = context.get(ctx).load("gateway")
     left_out: list[str] = []
-    store = open_store(ctx)
+    store = open_reading_store(ctx)
     handle = out_file.open("w", encoding="utf-8") if out_file else sys.stdout
     try:
         n = 0

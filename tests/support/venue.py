@@ -60,12 +60,10 @@ class GatewayProcess:
                         "programme": str(self.folder / "programme.jws"),
                         "credit_rules": str(self.folder / "credit-rules.jws"),
                         "client_id": self.client_id, "lock_file": str(self.folder / "gateway.lock"),
+                        "corrections_key": str(self.folder / "county-corrections.key"), "pair_every_seconds": 2,
                         **self.settings},
             "broker": {"host": "127.0.0.1", "port": self.broker.port, **self.broker_settings},
             "store": {"url": self.store_url},
-                        "corrections_key": str(self.folder / "county-corrections.key"), "pair_every_seconds": 2},
-            "broker": {"host": "127.0.0.1", "port": self.broker.port},
-            "store": {"url": f"sqlite:///{self.folder / 'gateway.sqlite3'}"},
             "lrs": {"enabled": bool(self.lrs_endpoint), "endpoint": self.lrs_endpoint, "username": "gateway",
                     "password": "secret", "home_page": self.county.home_page},
         }))
