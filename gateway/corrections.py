@@ -161,7 +161,7 @@ def _position(store: Store, signer: str) -> tuple[int, int, str]:
         return 1 + int.from_bytes(os.urandom(4), "big") % (2**31 - 2), 1, ""
     epoch, top = int(rows[0][0]), int(rows[0][1])
     with store.tx() as tx:
-        last = tx.stored_at(signer, epoch, top)
+        last = tx.stored_between(signer, epoch, top, top).get(top)  # (token, hash, prev)
     return epoch, top + 1, "" if last is None else last[1]
 
 
