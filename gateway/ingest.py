@@ -123,7 +123,8 @@ class Ingest:
         self.sun_check = sun_check  # NTAG 424 DNA anti-clone check (gateway/sun_check.py)
         self.max_ahead = max_ahead
         self.max_refused = max_refused
-        self.plausibility = Plausibility(county.registry, lambda: county.document("staff"))
+        self.plausibility = Plausibility(county.registry, lambda: county.document("staff"),
+                                         rules=lambda: county.document("credit-rules"))
         self.gap_grace_ms = int(gap_grace * 1000)  # see _old_gaps
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:

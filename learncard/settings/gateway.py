@@ -58,8 +58,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "username": Key(""),
         "password": Key("", "secret"),
     },
-    # bounds for holding implausible records (gateway/plausibility.py) until the county's
-    # credit-rules document supplies them
+    # bounds for holding implausible records (gateway/plausibility.py): the first two only while
+    # the county has published no credit-rules document (its rules are the bounds otherwise)
     "plausibility": {
         "max_session_minutes": Key(240, "int", help="most minutes one check-out or manual attendance may credit"),
         "max_day_minutes": Key(600, "int", help="most minutes a learner may be credited in one day"),

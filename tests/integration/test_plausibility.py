@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import astuple
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from gateway.store import Store
 from gateway.xapi import statement_id
 from records.ids import learner_code
 from records.record import Record, parse_unverified
+from records.rules import RuleBook
 from tests.support.county import TestCounty
 from tests.support.gateway import KioskChain, payload
 from tests.support.lrs import Lrs
@@ -56,6 +58,21 @@ def checkout(k: KioskChain, learner: str, checkin_id: str, minutes: int, seconds
     return k.next("attendance.checkout", {"learner": learner, "card": "ab" * 8, "session_id": None,
                                           "checkin_id": checkin_id, "checkin_time": "2026-11-23T09:02:00.000+08:00",
                                           "seconds_present": seconds, "minutes_credited": minutes, "how": "nfc"})
+
+
+def rule_checkout(k: KioskChain, learner: str, minutes: int, rule_name: str) -> Record:
+    """A self-study check-out of ``minutes`` (present that long) under the named rule."""
+    came = checkin(k, learner)
+    return k.next("attendance.checkout", {
+        "learner": learner, "card": "ab" * 8, "session_id": None, "checkin_id": came.id,
+        "checkin_time": "2026-11-23T09:02:00.000+08:00", "seconds_present": minutes * 60,
+        "minutes_credited": minutes, "how": "nfc", "v": 2, "rule_name": rule_name})
+
+
+# the county's credit rules: the default allows 90 minutes of self-study, "long" 480 (720 a day)
+RULES_V1 = {"default": "standard", "rules": {
+    "standard": {"daily_self_study_cap_minutes": 90},
+    "long": {"daily_self_study_cap_minutes": 480, "daily_cap_minutes": 720}}}
 
 
 def learncard(gateway: GatewayProcess, *args: str) -> str:
@@ -133,6 +150,8 @@ def test_a_stolen_key_cannot_credit_what_could_not_have_happened(tmp_path: Path,
         finally:
             store.close()
         assert len(held) == alerts
+        # no credit-rules document here: the [plausibility] bounds, and the log says so once
+        assert 1 == (gateway.folder / "gateway.log").read_text().count("has published no credit rules")
         streamed = set()
         while not watcher.messages.empty():
             streamed |= {parse_unverified(t).id for t in watcher.messages.get().payload.decode().split("\n")}
@@ -165,12 +184,26 @@ class TestDecisions:
 
     def test_minutes(self, county: TestCounty) -> None:
         k = KioskChain(county)
-        limits = plausibility.Limits(max_session_minutes=240, max_day_minutes=600, presence_slack_minutes=30)
+        bounds = plausibility.config_bounds(plausibility.Limits(240, 600, 30), None)
         fine = checkout(k, L1, str(uuid.uuid4()), 90, 5400)
-        assert [] == plausibility.minutes_problem(fine, limits, 0)
-        assert ["minutes-over-day"] == plausibility.minutes_problem(fine, limits, 520)
+        assert [] == plausibility.minutes_problem(fine, bounds, 0, 30)
+        assert ["minutes-over-day"] == plausibility.minutes_problem(fine, bounds, 520, 30)
         assert ["minutes-over-presence"] == plausibility.minutes_problem(checkout(k, L1, "x" * 36, 91, 3600),
-                                                                         limits, 0)
+                                                                         bounds, 0, 30)
+
+    def test_the_rule_bounds_follow_the_named_rule_never_the_records_own_settings(self, county: TestCounty) -> None:
+        book = RuleBook.from_body(RULES_V1)
+        k = KioskChain(county)
+        short, long = rule_checkout(k, L1, 100, "standard"), rule_checkout(k, L1, 100, "long")
+        assert (90, 1440) == astuple(plausibility.rule_bounds(short, book, None))  # self-study cap
+        assert (480, 720) == astuple(plausibility.rule_bounds(long, book, None))
+        assert (60, 720) == astuple(plausibility.rule_bounds(long, book, 60))  # capped at the session
+        # a rule the county never published: its default, not whatever the record claims
+        assert (90, 1440) == astuple(plausibility.rule_bounds(rule_checkout(k, L1, 100, "lax"), book, None))
+        manual = k.next("attendance.manual", {"learner": L3, "temporary": False, "session_id": None,
+                                              "staff_id": "s-0001", "reason": "忘带卡", "minutes_credited": 60})
+        assert 120 == plausibility.rule_bounds(manual, book, None).session  # the largest minutes offered
+        assert 45 == plausibility.rule_bounds(manual, book, 50).session  # within the session's 50
 
     def test_pairing_needs_the_same_learner_at_the_same_venue(self, county: TestCounty) -> None:
         k = KioskChain(county, venue="v-a")
@@ -260,3 +293,58 @@ def test_credit_beyond_the_planned_session_is_held(tmp_path: Path, county: TestC
     held = {r["record_id"]: r["reasons"] for r in store.held_records()}
     store.close()
     assert {outs[1].id: "minutes-over-session"} == held
+
+
+def test_the_bounds_are_the_countys_credit_rules_in_force(tmp_path: Path, county: TestCounty) -> None:
+    """Real processes. The gateway's [plausibility] bounds say 240 minutes; the county's
+    credit rules say 90 for self-study under the default rule and 480 under "long". 120 minutes
+    under the default is held though the configuration allows it; 300 under "long" is stored and
+    streamed as verified though the configuration's 240 would have held it. Then the county
+    publishes version 2 ("long" now 200) while the gateway runs: the next 300 is held."""
+    broker = Mosquitto(tmp_path / "broker").start()
+    gateway = GatewayProcess(county, tmp_path / "gateway", broker, kiosks={"k-a": "v-a"})
+    gateway.put_document(county.credit_rules(RULES_V1))
+    with open(gateway.config, "a") as conf:
+        conf.write("\n[plausibility]\nmax_session_minutes = 240\nmax_day_minutes = 600\n")
+    gateway.start()
+    kiosk, watcher = TestClient(broker.port), TestClient(broker.port)
+    log = gateway.folder / "gateway.log"
+    try:
+        assert kiosk.wait_connected() and watcher.wait_connected()
+        watcher.subscribe("lc/v1/verified/#")
+        k = KioskChain(county, kiosk="k-a", venue="v-a")
+        over_rule = rule_checkout(k, L1, 120, "standard")
+        over_config = rule_checkout(k, L2, 300, "long")
+
+        def publish(upto: int) -> bool:  # until the gateway has subscribed; a re-sent record is stored once
+            assert kiosk.publish("lc/v1/k-a/rec", payload(k.made[:upto])) < 128
+            time.sleep(1)
+            return gateway.count() == upto
+
+        wait_until("the first records stored", lambda: publish(len(k.made)), 90)
+        held = {r["record_id"]: r["reasons"] for r in gateway.store().held_records()}
+        assert {over_rule.id: "minutes-over-session"} == held
+        streamed: set[str] = set()
+
+        def seen(record_id: str) -> bool:
+            while not watcher.messages.empty():
+                streamed.update(parse_unverified(t).id for t in watcher.messages.get().payload.decode().split("\n"))
+            return record_id in streamed
+
+        wait_until("300 minutes under the long rule streamed as verified", lambda: seen(over_config.id), 60)
+        assert over_rule.id not in streamed
+        assert "plausibility bounds from credit-rules version 1" in log.read_text()
+        assert "has published no credit rules" not in log.read_text()
+
+        gateway.put_document(county.credit_rules({"default": "standard", "rules": {
+            **RULES_V1["rules"], "long": {"daily_self_study_cap_minutes": 200}}}, version=2))
+        wait_until("credit-rules version 2 loaded", lambda: "loaded credit-rules version 2" in log.read_text(), 60)
+        now_over = rule_checkout(k, L3, 300, "long")
+        wait_until("the next records stored", lambda: publish(len(k.made)), 90)
+        held = {r["record_id"]: r["reasons"] for r in gateway.store().held_records()}
+        assert {over_rule.id: "minutes-over-session", now_over.id: "minutes-over-session"} == held
+    finally:
+        kiosk.close()
+        watcher.close()
+        gateway.kill()
+        broker.kill()
