@@ -26,6 +26,7 @@ from gateway.county_files import TOPICS, CountyFiles
 from gateway.inbox import Bounds, FairInbox
 from gateway.ingest import Ingest, Outcome
 from gateway.metrics import Metrics
+from gateway.outgoing import Outgoing
 from gateway.ratelimit import PerKioskBudget
 from gateway.store import Store
 from records.county import MAX_MESSAGE
@@ -53,6 +54,7 @@ class GatewayService:
                  metrics: Metrics, share_group: str, limits: Limits | None = None,
                  now: Callable[[], datetime] | None = None) -> None:
         self.client = client
+        self.outgoing = Outgoing(client)  # a clean stop sends what it holds first
         self.ingest = ingest
         self.store = store
         self.county = county
@@ -191,7 +193,7 @@ class GatewayService:
             if not self.error_budget.take(out.kiosk):
                 m.error_receipts_suppressed.inc()
                 return
-            self.client.publish(ack, json.dumps({"error": out.error}), qos=1, properties=props)
+            self.outgoing.publish(ack, json.dumps({"error": out.error}), properties=props)
             return
         m.stored.inc(out.stored)
         m.duplicates.inc(out.duplicates)
@@ -206,22 +208,22 @@ class GatewayService:
         for venue, tokens in by_venue.items():
             self._publish_verified(venue, tokens)
         for receipt in out.receipts:
-            self.client.publish(ack, json.dumps(receipt), qos=1, properties=props)
+            self.outgoing.publish(ack, json.dumps(receipt), properties=props)
         for resend in out.resend:
             m.resends.inc()
-            self.client.publish(f"lc/v1/{out.kiosk}/cmd/resend", json.dumps(resend), qos=1)
+            self.outgoing.publish(f"lc/v1/{out.kiosk}/cmd/resend", json.dumps(resend))
 
     def _publish_verified(self, venue: str, tokens: list[str]) -> None:
         chunk: list[str] = []
         size = 0
         for token in tokens:
             if chunk and size + len(token) + 1 > VERIFIED_MAX:
-                self.client.publish(f"lc/v1/verified/{venue}", "\n".join(chunk), qos=1)
+                self.outgoing.publish(f"lc/v1/verified/{venue}", "\n".join(chunk))
                 chunk, size = [], 0
             chunk.append(token)
             size += len(token) + 1
         if chunk:
-            self.client.publish(f"lc/v1/verified/{venue}", "\n".join(chunk), qos=1)
+            self.outgoing.publish(f"lc/v1/verified/{venue}", "\n".join(chunk))
 
     # --- county documents ---------------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ class GatewayService:
                           kind, doc.version, len(doc.token), MAX_MESSAGE)
                 self.metrics.documents_too_large.labels(kind).inc()
             else:
-                self.client.publish(topic, doc.token, qos=1, retain=True)
+                self.outgoing.publish(topic, doc.token, retain=True)
             self.metrics.document_version.labels(kind).set(doc.version)
 
     def reload(self) -> None:

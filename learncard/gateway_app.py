@@ -85,8 +85,7 @@ class GatewayApp:
             notifier.stopping("stopping")
             if self.relay is not None:
                 self.relay.stop.set()
-            self.client.disconnect()
-            self.client.loop_stop()
+            self.service.outgoing.close(self.service.connected)  # receipts out before the thread ends
             self.store.close()
             if self.lock is not None:
                 self.lock.release()
