@@ -142,7 +142,11 @@ class Uplink:
         self.stop_event.set()
         self.thread.join(timeout=10)
         try:
-            self.publish_status(state="offline")
+            last = self.publish_status(state="offline")
+            if self.online and last.rc == mqtt.MQTT_ERR_SUCCESS:
+                # paho's loop_stop drops what it has not written: the broker acknowledging this
+                # last message means every record published before it was written too
+                last.wait_for_publish(5.0)
         finally:
             self.client.disconnect()
             self.client.loop_stop()
@@ -350,7 +354,7 @@ class Uplink:
         log.error("cannot connect to the broker: %s (%s)", problem["en"], problem["detail"])
         self.hooks.set_uplink_problem(problem)
 
-    def publish_status(self, state: str = "online") -> None:
+    def publish_status(self, state: str = "online") -> mqtt.MQTTMessageInfo:
         self._last_status = time.monotonic()
         try:
             health = self.status()
@@ -358,4 +362,4 @@ class Uplink:
             health = {}
         body = {"state": state, "version": "0.1.0", **health, "refused_by_gateway": self.refused_total,
                 "gateway_hold": self.hold}
-        self.client.publish(f"{self.topic}/status", json.dumps(body), qos=1, retain=True)
+        return self.client.publish(f"{self.topic}/status", json.dumps(body), qos=1, retain=True)

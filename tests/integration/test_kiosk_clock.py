@@ -210,7 +210,10 @@ def test_receipts_queued_while_the_kiosk_was_away_do_not_set_its_clock(
     with kiosk.running() as app:
         wait_until("the uplink", lambda: app.agent.online)
         tap(kiosk, county, 3)  # sent; no gateway now: they wait at the broker
-        wait_until("the messages to leave", lambda: app.uplink is not None and app.uplink.inflight)
+        # all three published (the agent wakes the uplink per tap: one, two or three messages);
+        # a clean stop then sends them before paho's thread ends (Uplink.stop)
+        wait_until("the messages to leave", lambda: app.uplink is not None and app.uplink.cursor is not None
+                   and app.uplink.cursor[1] >= app.journal.stats().seq)
     gateway.start()  # the kiosk is away: its receipts wait at the broker for it
     wait_until("the gateway to store them", lambda: 3 == gateway.count())
     gateway.stop()  # so that only the queued receipts can reach the kiosk (no fresh ones)
