@@ -58,6 +58,7 @@ class Agent:
         self.lock = threading.RLock()
         self._listeners: list[Listener] = []
         self.uplink_problem: dict[str, str] | None = None  # set by the uplink: why it cannot connect
+        self.certificate_warning: dict[str, str] | None = None  # the TLS certificate ends within 60 days
         self.after_commit: list[Callable[[], None]] = []  # e.g. wake the uplink: a new record waits
         self._listeners_lock = threading.Lock()
         self._last_checkpoint = time.monotonic()
@@ -153,6 +154,13 @@ class Agent:
             self.uplink_problem = problem
             self.emit_state()
 
+    def set_certificate_warning(self, warning: tuple[str, str] | None) -> None:
+        """(zh_CN, en) when the kiosk's TLS certificate ends soon or has ended, else None."""
+        value = None if warning is None else {"zh_CN": warning[0], "en": warning[1]}
+        if value != self.certificate_warning:
+            self.certificate_warning = value
+            self.emit_state()
+
     def set_uplink_alarm(self, kind: str, detail: dict[str, Any] | None) -> None:
         if detail is None:
             self.alarms.pop(kind, None)
@@ -236,7 +244,7 @@ class Agent:
             "health": {"online": self.online, "pending": stats.pending, "oldest_pending_seconds": oldest,
                        "readers": dict(self.readers), "clock": self.clock.state,
                        "time": self.clock.now().wall.isoformat(timespec="milliseconds"),
-                       "uplink_problem": self.uplink_problem,
+                       "uplink_problem": self.uplink_problem, "certificate": self.certificate_warning,
                        "journal_bytes": stats.bytes, "journal_full": stats.full,
                        "rejected": stats.rejected, "epoch": stats.epoch, "seq": stats.seq,
                        "alarms": dict(self.alarms),

@@ -96,6 +96,7 @@ class KioskApp:
             self.threads.append(self.agent.run_reader(reader, self.stop))
         if self.cfg["uplink"]["host"]:
             self.uplink = start_uplink(self.cfg, self.agent, self.journal)
+        warn_certificate(self.cfg, None, self.agent)  # for `status` and the staff screen from the start
 
     def _tick(self) -> None:
         while not self.stop.wait(0.5):
@@ -108,12 +109,12 @@ class KioskApp:
         reload_wanted = threading.Event()
         signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
         notifier.ready(f"journal open; control socket {self.server.path}")
-        warn_certificate(self.cfg, notifier)
+        warn_certificate(self.cfg, notifier, self.agent)
         last_check = time.monotonic()
         notifier.watch(lambda: journal_trouble(self.agent, self.journal), self.stop)
         while not self.stop.wait(0.5):
             if time.monotonic() - last_check > CERTIFICATE_CHECK_SECONDS:
-                warn_certificate(self.cfg, notifier)
+                warn_certificate(self.cfg, notifier, self.agent)
                 last_check = time.monotonic()
             if reload_wanted.is_set():
                 reload_wanted.clear()
@@ -137,16 +138,18 @@ class KioskApp:
 CERTIFICATE_CHECK_SECONDS = 12 * 3600
 
 
-def warn_certificate(cfg: Config, notifier: Notifier) -> None:
-    """Staff are warned 60 days before the TLS certificate ends: a WARNING in the log and the
-    unit's STATUS line (``kiosk status`` says it too)."""
+def warn_certificate(cfg: Config, notifier: Notifier | None, agent: Agent) -> None:
+    """Staff are warned 60 days before the TLS certificate ends: a WARNING in the log, the
+    unit's STATUS line, ``status`` (``health.certificate``) and the staff screen."""
     path = cfg["uplink"]["cert_file"]
     if not (cfg["uplink"]["tls"] and path):
         return
     warning = file_warning(Path(path), datetime.now(UTC))
+    agent.set_certificate_warning(warning)
     if warning is not None:
         log.warning("%s", warning[1])
-        notifier.status(f"{warning[0]} / {warning[1]}")
+        if notifier is not None:
+            notifier.status(f"{warning[0]} / {warning[1]}")
 
 
 def journal_trouble(agent: Agent, journal: Journal) -> str | None:

@@ -13,6 +13,8 @@ def causes(state: dict[str, Any] | None, connected: bool) -> list[str]:
         return ["paused_agent"]
     health = state.get("health", {})
     found = []
+    if health.get("identity"):  # the signing key is not the enrolled one: every tap is refused
+        found.append("paused_identity")
     if health.get("journal_full"):
         found.append("paused_journal")
     if health.get("clock") == "unset":

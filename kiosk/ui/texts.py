@@ -14,6 +14,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "paused": ("暂停使用，请找工作人员", "Out of service: please see the staff"),
     "paused_said": ("签到机暂停使用，请找工作人员", "The check-in kiosk is out of service. Please see the staff"),
     "paused_agent": ("签到服务没有运行", "the check-in service is not running"),
+    "paused_identity": ("本机需要县信息中心处理（签名密钥与登记的不一致）",
+                        "this kiosk needs county IT (its signing key is not the enrolled one)"),
     "paused_journal": ("记录存储已满", "the record store is full"),
     "paused_clock": ("时钟没有校准", "the clock is not set"),
     "paused_reader": ("读卡器没有连接", "the card reader is not connected"),

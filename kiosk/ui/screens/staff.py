@@ -17,6 +17,7 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.texts import pick, t
+from kiosk.ui.troubles import troubles
 from kiosk.ui.widgets.numpad import NumPad
 
 # this screen's own words (the shared ones are in kiosk/ui/texts.py)
@@ -69,6 +70,14 @@ class StaffScreen(Screen):
             setattr(self, f"label_{key}", t({"open": "open_session", "close": "close_session"}.get(key, key), language))
         self.output, self.slip_texture = "", None
         self.clear_choices()
+        self.show_troubles()
+
+    def show_troubles(self) -> None:
+        """What is wrong with this kiosk and what to do, first thing staff see."""
+        app = App.get_running_app()
+        lines = troubles((app.state or {}).get("health", {}), app.language)
+        if lines:
+            self.output = "\n".join(lines)
 
     @property
     def language(self) -> str:
@@ -195,7 +204,7 @@ class StaffScreen(Screen):
             self.output = (t("figures_text", app.language, checkins=f["checkins"], checkouts=f["checkouts"],
                              learners=f["learners"], minutes=f["minutes_credited"]) + "\n"
                            + health_text(app.state, app.speaker.health(), app.language)
-                           + _uplink_problem(h, app.language))
+                           + "".join("\n" + line for line in troubles(h, app.language)))
 
         self._call("figures", done)
 
@@ -266,10 +275,3 @@ class StaffScreen(Screen):
         App.get_running_app().client.call("staff.logout", token=App.get_running_app().staff_token)
         App.get_running_app().staff_locked()
 
-
-def _uplink_problem(health: dict[str, Any], language: str) -> str:
-    """Why the kiosk cannot reach the county (e.g. a TLS failure because its clock is off)."""
-    problem = health.get("uplink_problem")
-    if not problem:
-        return ""
-    return "\n" + problem.get("zh_CN" if language == "zh_CN" else "en", problem.get("en", ""))
