@@ -1,7 +1,7 @@
 """Issue 11 (deliverables 2 and 7) and issue 14's certificate warning on the touchscreen: a
 real agent with a signing key other than the enrolled one, an uplink that cannot connect, a
-certificate ending in 20 days and the gateway holding its records. Residents see a paused
-idle screen; staff see each problem and what to do, in zh_CN and en. Offscreen Kivy, driven
+certificate ending in 20 days and the gateway holding its records. Residents see the paused
+screen; staff see each problem and what to do, in zh_CN and en. Offscreen Kivy, driven
 by tests/support/ui_troubles_driver.py in its own process."""
 
 from __future__ import annotations
@@ -40,17 +40,19 @@ def said(language: str, zh: str, en: str) -> str:
 
 
 def test_residents_see_check_in_paused(seen) -> None:
+    """The full-screen 暂停使用 with the cause (i15's paused screen), not a tap prompt."""
     language, s = seen
-    assert said(language, "签到暂停", "Check-in is paused") in s["idle"]["instruction"]
-    assert "" == s["idle"]["sessions"] == s["idle"]["picture_caption"]
+    assert "paused" == s["idle"]["screen"]
+    assert said(language, "暂停使用", "Out of service") in s["idle"]["headline"]
+    assert said(language, "签名密钥与登记的不一致", "signing key is not the enrolled one") in s["idle"]["reason"]
     assert ("refused", "signing-key-mismatch") == (s["tap"]["outcome"], s["tap"]["reason"])
 
 
 def test_staff_see_every_problem_and_what_to_do(seen) -> None:
     language, s = seen
     assert "staff" == s["staff"]["screen"]  # the staff card still opens staff mode
-    lines = s["staff"]["output"].split("\n")
-    assert 4 == len(lines), lines
+    lines = s["staff"]["panel"].split("\n")[:4]  # first, at the top of staff mode
+    assert all(line.startswith(("!", "！")) for line in lines), lines
     identity, hold, uplink, certificate = lines
     assert said(language, "签名密钥与登记的不一致", "signing key other than the one it was enrolled") in identity
     assert "keygen" not in identity and said(language, "县信息中心", "county IT") in identity

@@ -38,7 +38,12 @@ from records import keys  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
-from tests.support.ui_driver import texts  # noqa: E402
+
+
+def texts(screen: Any) -> dict[str, str]:
+    """The screen's own text properties and its named widgets' texts."""
+    own = {name: value for name in screen.properties() if isinstance(value := getattr(screen, name), str)}
+    return own | {name: w.text for name, w in screen.ids.items() if hasattr(w, "text") and isinstance(w.text, str)}
 
 
 def short_lived_certificate(folder: Path, days: int) -> tuple[Path, Path]:
@@ -86,12 +91,13 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     yield from tap(county.credential(staff=True))
     seen["staff_card"] = dict(app.last_result or {})
     if app.root.current == "pin":
-        pin = app.root.get_screen("pin")
-        for digit in STAFF_PIN:
-            pin.press(digit)
-        pin.submit()
-        yield 1.0
+        app.root.get_screen("pin").submit(STAFF_PIN)  # what the PIN pad's 确定 sends
+        end = time.monotonic() + 20
+        while app.root.current == "pin" and time.monotonic() < end:
+            yield 0.2
+        yield 0.5
     look("staff")
+    seen["staff"]["panel"] = app.staff_extras.health  # the health panel at the top of staff mode
     if app.root.current == "staff":
         staff = app.root.get_screen("staff")
         staff.output = ""

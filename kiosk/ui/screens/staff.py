@@ -17,7 +17,6 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.texts import pick, t
-from kiosk.ui.troubles import troubles
 from kiosk.ui.widgets.numpad import NumPad
 
 # this screen's own words (the shared ones are in kiosk/ui/texts.py)
@@ -70,14 +69,6 @@ class StaffScreen(Screen):
             setattr(self, f"label_{key}", t({"open": "open_session", "close": "close_session"}.get(key, key), language))
         self.output, self.slip_texture = "", None
         self.clear_choices()
-        self.show_troubles()
-
-    def show_troubles(self) -> None:
-        """What is wrong with this kiosk and what to do, first thing staff see."""
-        app = App.get_running_app()
-        lines = troubles((app.state or {}).get("health", {}), app.language)
-        if lines:
-            self.output = "\n".join(lines)
 
     @property
     def language(self) -> str:
@@ -200,11 +191,9 @@ class StaffScreen(Screen):
             from kiosk.ui.widgets.staff_extras import health_text
 
             self.clear_choices()
-            h = (app.state or {}).get("health", {})
             self.output = (t("figures_text", app.language, checkins=f["checkins"], checkouts=f["checkouts"],
                              learners=f["learners"], minutes=f["minutes_credited"]) + "\n"
-                           + health_text(app.state, app.speaker.health(), app.language)
-                           + "".join("\n" + line for line in troubles(h, app.language)))
+                           + health_text(app.state, app.speaker.health(), app.language))
 
         self._call("figures", done)
 

@@ -16,10 +16,12 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
 
 from kiosk.ui.texts import TEXTS, t
+from kiosk.ui.troubles import troubles
 
 
 def health_text(state: dict[str, Any] | None, audio: dict[str, Any], language: str) -> str:
-    """Network, records waiting, readers, clock and sound, in words (no raw state names)."""
+    """What is wrong first (kiosk.ui.troubles: what to do about it), then network, records
+    waiting, readers, clock and sound, in words (no raw state names)."""
     h = (state or {}).get("health", {})
     readers = "，".join(
         f"{reader_name(name, language)} {t('reader_ready' if r.get('state') == 'ready' else 'reader_error', language)}"
@@ -28,7 +30,7 @@ def health_text(state: dict[str, Any] | None, audio: dict[str, Any], language: s
     lines = t("health_text", language, online=t("online" if h.get("online") else "offline", language),
               pending=h.get("pending", 0), oldest=h.get("oldest_pending_seconds") or 0, readers=readers,
               clock=clock)
-    return lines + "\n" + audio_text(audio, language)
+    return "".join(line + "\n" for line in troubles(h, language)) + lines + "\n" + audio_text(audio, language)
 
 
 def reader_name(name: str, language: str) -> str:
