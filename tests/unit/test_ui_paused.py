@@ -24,6 +24,8 @@ def test_nothing_wrong() -> None:
     (state(clock="unset"), True, ["paused_clock"]),
     (state(readers={"nfc": {"state": "error"}, "camera": {"state": "connecting"}}), True, ["paused_reader"]),
     (state(journal_full=True, clock="unset"), True, ["paused_journal", "paused_clock"]),
+    (state(identity={"code": "signing-key-mismatch"}), True, ["paused_identity"]),
+    (state(identity=None), True, []),
 ])
 def test_each_cause(snapshot: dict | None, connected: bool, expected: list[str]) -> None:
     assert expected == causes(snapshot, connected)
