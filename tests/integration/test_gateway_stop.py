@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 import time
 
+import paho.mqtt.client as mqtt
+
 from gateway.outgoing import Outgoing
 from learncard.mqtt import connect_persistent, mqtt_client
 from tests.support.mosquitto import Mosquitto
@@ -17,18 +19,24 @@ from tests.support.venue import wait_until
 N = 3000
 
 
-def test_a_clean_stop_sends_every_receipt_published_before_it(mosquitto: Mosquitto) -> None:
-    kiosk = TestClient(mosquitto.port)
-    assert kiosk.wait_connected()
-    kiosk.subscribe("lc/v1/k-a/ack")
-    client = mqtt_client({}, "gateway-stop-test")
+def gateway_client(mosquitto: Mosquitto, client_id: str) -> tuple[mqtt.Client, threading.Event]:
+    """A persistent MQTT 5 session made as the gateway makes it, and its connected flag."""
+    client = mqtt_client({}, client_id)
     connected = threading.Event()
     client.on_connect = lambda *_: connected.set()
     client.on_disconnect = lambda *_: connected.clear()
     connect_persistent(client, "127.0.0.1", mosquitto.port)
     client.loop_start()
+    assert connected.wait(30)
+    return client, connected
+
+
+def test_a_clean_stop_sends_every_receipt_published_before_it(mosquitto: Mosquitto) -> None:
+    kiosk = TestClient(mosquitto.port)
+    assert kiosk.wait_connected()
+    kiosk.subscribe("lc/v1/k-a/ack")
+    client, connected = gateway_client(mosquitto, "gateway-stop-test")
     try:
-        assert connected.wait(30)
         outgoing = Outgoing(client)
         for n in range(1, N + 1):  # a burst of receipts, then stop at once (as on SIGTERM)
             outgoing.publish("lc/v1/k-a/ack", f'{{"upto": {n}}}')
@@ -49,13 +57,7 @@ def test_a_clean_stop_sends_every_receipt_published_before_it(mosquitto: Mosquit
 
 
 def test_with_the_broker_gone_a_stop_does_not_hang(mosquitto: Mosquitto) -> None:
-    client = mqtt_client({}, "gateway-stop-test-2")
-    connected = threading.Event()
-    client.on_connect = lambda *_: connected.set()
-    client.on_disconnect = lambda *_: connected.clear()
-    connect_persistent(client, "127.0.0.1", mosquitto.port)
-    client.loop_start()
-    assert connected.wait(30)
+    client, connected = gateway_client(mosquitto, "gateway-stop-test-2")
     mosquitto.kill()
     wait_until("the client to notice", lambda: not connected.is_set(), 60)
     outgoing = Outgoing(client)
