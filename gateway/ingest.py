@@ -48,7 +48,7 @@ import fastjsonschema
 import orjson
 
 from gateway.county_files import CountyFiles
-from gateway.plausibility import Plausibility
+from gateway.plausibility import Plausibility, just_verified
 from gateway.store import Chain, Store, Tx
 from gateway.sun_check import SunCheck
 from records import jws
@@ -75,6 +75,7 @@ class Outcome:
     receipts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     verified: list[tuple[str, str]] = field(default_factory=list)  # (venue, token)
+    again: list[tuple[str, str]] = field(default_factory=list)  # stored before: republished, not re-checked
     resend: list[dict[str, int]] = field(default_factory=list)
     stored: int = 0
     duplicates: int = 0
@@ -185,6 +186,10 @@ class Ingest:
                         tx.delete_rejected(kiosk, epoch, line.seq)
                 out.receipts.append(self._epoch(tx, kiosk, epoch, group, out, received_ms))
             out.verified = self.plausibility.review(tx, kiosk, out.verified)  # implausible: held
+            # a record stored before was checked then: checking it again would count its minutes
+            # twice (or hold it under rules published since); one held or void stays unpublished
+            out.verified += [(venue, token) for venue, token in out.again
+                             if not tx.not_in_use(just_verified(token).id)]
             if out.stored:
                 tx.touch_kiosk(kiosk)
         return out
@@ -303,7 +308,7 @@ class Ingest:
                     # stored (the same bytes, verified then): republished, since the process that
                     # stored it may have died before it published (the stream is at least once;
                     # consumers keep each record id once)
-                    out.verified.append((str(line.event.get("venue", "")), line.token))
+                    out.again.append((str(line.event.get("venue", "")), line.token))
                 continue
             if line.refusal is None and line.seq > reach + self.max_ahead:
                 line.refusal = "seq-too-far"

@@ -309,6 +309,10 @@ class Tx:
                        (record_id,))
         return None if row is None else (row[0], row[1])
 
+    def not_in_use(self, record_id: str) -> bool:
+        """Whether a stored record is held for review or void (not to be published)."""
+        return self.one("SELECT 1 FROM held WHERE record_id = ? AND state <> ?", (record_id, ACCEPTED)) is not None
+
     def credited_minutes(self, learner: str, day: str) -> int:
         """Minutes credited to a learner on a day, but for records held or voided."""
         row = self.one("SELECT coalesce(sum(a.minutes), 0) FROM attendance a LEFT JOIN held h "
