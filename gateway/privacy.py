@@ -36,13 +36,12 @@ from gateway.xapi import (  # one voiding statement for corrections and erasures
     statement_id,
     voiding_statement,
 )
-from records import jws
+from records import consent, jws
 from records.county import county_kid
 from records.record import Record, format_time, parse_time, parse_unverified
 
-COLLECTED = ["learner code (pseudonymous)", "card id", "learner groups chosen by the resident",
-             "check-in/check-out times and venue", "credited study minutes", "registrations", "satisfaction scores"]
-PURPOSES = ["lifelong-learning record and study hours (学分银行)", "county statistics (统计制度)"]
+COLLECTED = list(consent.DEFAULT_COLLECTED)  # the kiosk's [privacy] defaults name the same
+PURPOSES = list(consent.DEFAULT_PURPOSES)
 LEARNER_TYPES = ("attendance.checkin", "attendance.checkout", "attendance.manual", "enrollment", "rating",
                  "tap.rejected")
 
@@ -164,16 +163,10 @@ def erase(store: Store, county: str, key: Ed25519PrivateKey, learner: str, clien
 
 def parse_retention(text: str) -> dict[str, int]:
     """``attendance.checkin=1095,rating=730`` → {type: days}; empty: keep everything."""
-    out: dict[str, int] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, days = part.partition("=")
-        try:
-            out[name.strip()] = int(days)
-        except ValueError as err:
-            raise PrivacyError(f"保存期限格式不对 / privacy.retention_days {part!r}: expected TYPE=DAYS") from err
-        if out[name.strip()] < 1:
-            raise PrivacyError(f"保存期限至少 1 天 / privacy.retention_days {part!r}: at least 1 day")
-    return out
+    try:
+        return consent.parse_retention(text)
+    except ValueError as err:
+        raise PrivacyError(str(err)) from err
 
 
 def purge(store: Store, retention: dict[str, int], now: datetime, dry_run: bool = False) -> dict[str, int]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk.clock import Clock
+from kiosk.consents import Consents
 from kiosk.county_docs import CountyDocuments
 from kiosk.errors import ControlError, KioskError
 from kiosk.journal import Journal
@@ -25,6 +26,7 @@ from kiosk.staff import StaffDesk
 from kiosk.taps import TapRules, Taps
 from kiosk.venue_share import VenueShare
 from kiosk.voids import Voids
+from records.consent import Notice
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ Listener = Callable[[dict[str, Any]], None]
 class Agent:
     def __init__(self, *, journal: Journal, signer: Signer, docs: CountyDocuments, clock: Clock,
                  rules: TapRules, staff: StaffDesk, venue_name: str = "", language: str = "zh_CN",
-                 checkpoint_seconds: int = 900) -> None:
+                 checkpoint_seconds: int = 900, notice: Notice) -> None:
         self.journal = journal
         self.signer = signer
         self.docs = docs
@@ -47,6 +49,8 @@ class Agent:
         self.voids = Voids(journal, signer, clock)
         self.share = VenueShare(docs, signer.origin.kiosk, signer.origin.venue, online=lambda: self.online)
         self.taps.share = self.share
+        self.consents = Consents(notice, signer, journal)  # the county's privacy notice ([privacy])
+        self.venue.consents = self.registrations.consents = self.consents
         self.staff = staff
         self.taps.on_staff_card = staff.card_seen  # the card's PIN secret, held in memory only
         self.venue_name = venue_name
@@ -268,7 +272,8 @@ class Agent:
         with self.lock:
             result = handler(self, args)
         self._committed()
-        if op not in ("state", "tap", "figures", "roster", "session.list", "register.courses", "ui.audio"):
+        if op not in ("state", "tap", "figures", "roster", "session.list", "register.courses", "ui.audio",
+                      "privacy.notice"):
             self.emit_state()
         return result
 
@@ -351,6 +356,9 @@ OPS: dict[str, Callable[[Agent, dict[str, Any]], dict[str, Any]]] = {
     "register.courses": lambda agent, args: agent.registrations.courses(),
     "register.arm": lambda agent, args: agent.registrations.arm(args),
     "register.disarm": lambda agent, args: agent.registrations.disarm(),
+    "register.consent": lambda agent, args: agent.registrations.consent(args),
+    "privacy.notice": lambda agent, args: agent.consents.shown(),
+    "consent.withdraw": lambda agent, args: agent.consents.withdraw(agent._staff_id(args), args, agent.clock.now()),
     "roster": lambda agent, args: (agent._staff_id(args), agent.venue.roster(str(args.get("session_id"))))[1],
     "attendance.manual": lambda agent, args: agent.venue.manual(agent._staff_id(args), args),
     "walkin.enroll": lambda agent, args: agent.venue.walkin(agent._staff_id(args), args),

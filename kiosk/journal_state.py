@@ -1,5 +1,5 @@
 """The agent's state tables in the journal (sessions, open check-ins, last taps, learner days
-and years, registrations): every SQL query the decision code needs, in one adapter.
+and years, registrations, consents): every SQL query the decision code needs, in one adapter.
 
 Part of the journal: :class:`kiosk.journal.Journal` and its :class:`~kiosk.journal.Tx` both
 hand one out as ``.state`` over their own connection, so reads inside a transaction see its
@@ -32,6 +32,13 @@ STATE_MIGRATIONS: list[tuple[str, str]] = [
             learner TEXT NOT NULL, course_id TEXT NOT NULL, scope TEXT NOT NULL,
             status TEXT NOT NULL, record_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
             PRIMARY KEY (learner, course_id, scope));
+        """,
+    ),
+    (
+        "0110-consents",
+        """
+        CREATE TABLE consents (
+            learner TEXT PRIMARY KEY, notice TEXT NOT NULL, record_id TEXT NOT NULL, at_ms INTEGER NOT NULL);
         """,
     ),
 ]
@@ -261,6 +268,19 @@ class VenueState:
                               (minutes, minutes if self_study else 0, learner, day))
             self.conn.execute("UPDATE learner_years SET minutes = max(0, minutes - ?) WHERE learner = ? AND year = ?",
                               (minutes, learner, year))
+
+    def consented(self, learner: str) -> str | None:
+        """The notice version the learner consented to at this kiosk (None: none, or withdrawn)."""
+        row = self.conn.execute("SELECT notice FROM consents WHERE learner = ?", (learner,)).fetchone()
+        return row[0] if row else None
+
+    def put_consent(self, learner: str, notice: str, record_id: str, at_ms: int) -> None:
+        self.conn.execute("INSERT INTO consents VALUES (?,?,?,?) ON CONFLICT (learner) DO UPDATE SET "
+                          "notice = excluded.notice, record_id = excluded.record_id, at_ms = excluded.at_ms",
+                          (learner, notice, record_id, at_ms))
+
+    def drop_consent(self, learner: str) -> None:
+        self.conn.execute("DELETE FROM consents WHERE learner = ?", (learner,))
 
     def record_counts_since(self, since_ms: int) -> dict[str, int]:
         rows = self.conn.execute("SELECT type, count(*) FROM records WHERE created_ms >= ? GROUP BY type",

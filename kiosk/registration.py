@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from kiosk.consents import answer_of
 from kiosk.errors import ControlError
 from kiosk.journal_state import SessionRow
 from kiosk.taps import Taps, mask_learner
 from records import card, programme
+from records.consent import Answer
 from records.registration import CANCELLED, REGISTERED, WAITING, decide
 from records.rules import Moment
 
@@ -31,6 +33,15 @@ class Intent:
     until_ns: int
 
 
+@dataclass
+class Pending:
+    """A registration waiting for the resident's answer to the privacy notice."""
+
+    cred: card.Credential
+    intent: Intent
+    until_ns: int
+
+
 def scope_of(course: dict[str, Any], occurrence: str) -> str:
     """Registration per session names the session (its occurrence key); per term, the term."""
     return occurrence if course.get("registration") == "session" else "term"
@@ -42,6 +53,8 @@ class Registrations:
         self.journal = taps.journal
         self.venue = venue
         self.intent: Intent | None = None
+        self.pending: Pending | None = None
+        self.consents: Any = None  # kiosk.consents.Consents, set by the agent
 
     def courses(self) -> dict[str, Any]:
         """The week's courses at this venue that take registrations, with places left."""
@@ -83,7 +96,7 @@ class Registrations:
         return {"course_id": wanted[0], "scope": wanted[1], "action": action, "seconds": ARM_SECONDS}
 
     def disarm(self) -> dict[str, Any]:
-        self.intent = None
+        self.intent = self.pending = None
         return {}
 
     def armed(self) -> bool:
@@ -112,9 +125,33 @@ class Registrations:
                     "message": {"zh_CN": "您已经报名了这门课" if current == REGISTERED else "您已在候补名单上",
                                 "en": "You are registered already" if current == REGISTERED
                                 else "You are on the waiting list already"}}
+        if self.consents.needed(learner):
+            # first registration under this notice: the screen shows it and asks (register.consent)
+            self.pending = Pending(cred, intent, time.monotonic_ns() + ARM_SECONDS * 10**9)
+            return {**base, "outcome": "consent-needed", **self.consents.shown(), "seconds": ARM_SECONDS,
+                    "message": {"zh_CN": "报名前请阅读个人信息告知并选择是否同意",
+                                "en": "Before registering, please read the privacy notice and answer"}}
+        return self._register(cred, intent, course, base, None, now)
+
+    def consent(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The resident's answer to the notice shown after their tap: yes records the consent
+        and the registration in one transaction; no (or a minor without a guardian) records nothing."""
+        pending, self.pending = self.pending, None
+        if pending is None or time.monotonic_ns() > pending.until_ns:
+            raise ControlError("请重新点“报名”并刷卡", "please touch 报名 and tap the card again", code="no-pending")
+        answer = answer_of(args)
+        course = programme.find_course(self.taps.docs.programme(), pending.intent.course_id) or {}
+        base = {"name": pending.cred.name, "learner_masked": mask_learner(pending.cred.learner_code),
+                "course_id": pending.intent.course_id, "course": course.get("title_zh", ""), "advice": None}
+        return self._register(pending.cred, pending.intent, course, base, answer, self.taps.clock.now())
+
+    def _register(self, cred: card.Credential, intent: Intent, course: dict[str, Any], base: dict[str, Any],
+                  answer: Answer | None, now: Moment) -> dict[str, Any]:
+        learner = cred.learner_code
+        state = self.journal.state
         waiting = len([s for _, s in state.registered(intent.course_id, intent.scope) if s == WAITING])
         outcome = decide(course.get("capacity"), state.registered_count(intent.course_id, intent.scope), waiting)
-        rec = self._record(learner, intent, outcome.status, outcome.place, now)
+        rec = self._record(learner, intent, outcome.status, outcome.place, now, answer)
         if outcome.status == REGISTERED:
             title_en = course.get("title_en") or base["course"]
             message = {"zh_CN": f"报名成功：《{base['course']}》", "en": f"Registered: {title_en}"}
@@ -147,8 +184,11 @@ class Registrations:
             data["place"] = place
         return data
 
-    def _record(self, learner: str, intent: Intent, status: str, place: int, now: Moment) -> str:
+    def _record(self, learner: str, intent: Intent, status: str, place: int, now: Moment,
+                answer: Answer | None = None) -> str:
         with self.journal.transaction() as tx:
+            if answer is not None:
+                self.consents.record(tx, learner, False, answer, "card-tap", None, now)
             rec = tx.append(self.taps.signer.maker("enrollment", self._data(learner, intent, status, place), now))
             tx.state.put_registration(learner, intent.course_id, intent.scope, status, rec.id, _ms(now))
         return rec.id

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import timetable
+from kiosk.consents import answer_of
 from kiosk.errors import ControlError
 from kiosk.journal import Tx
 from kiosk.journal_state import SessionRow
@@ -29,6 +30,7 @@ class VenueOps:
         self.taps = taps
         self.venue = venue
         self.registrations: Any = None  # kiosk.registration.Registrations, set by the agent
+        self.consents: Any = None  # kiosk.consents.Consents, set by the agent
         self.journal = taps.journal
         self.signer = taps.signer
         self.clock = taps.clock
@@ -245,13 +247,18 @@ class VenueOps:
         return {"record_id": rec.id, "learner_masked": mask_learner(learner)}
 
     def walkin(self, staff_id: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Enrol a walk-in: the consent the resident gave on the staff's screen and the
+        enrolment, in one transaction (no consent, or a minor without a guardian's: refused)."""
+        answer = answer_of(args)
         temp = "T" + "".join(secrets.choice("0123456789") for _ in range(12))
         data: dict[str, Any] = {"learner": temp, "temporary": True, "session_id": self._session_arg(args),
                                 "staff_id": staff_id}
         if args.get("course"):
             data["course"] = str(args["course"])[:200]
         now = self.clock.now()
-        rec = self.journal.append(self.signer.maker("enrollment", data, now))
+        with self.journal.transaction() as tx:
+            self.consents.record(tx, temp, True, answer, "staff-touchscreen", staff_id, now)
+            rec = tx.append(self.signer.maker("enrollment", data, now))
         return {"learner": temp, "record_id": rec.id, **self.slips.make(temp, now)}
 
     # --- figures ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from learncard.config import Config, ConfigError
 from learncard.mqtt import connect_persistent, diagnose, mqtt_client, problem
 from learncard.sdnotify import Notifier
 from records import keys, record
+from records.consent import Notice, parse_retention
 from records.errors import MalformedError
 from records.ids import is_valid_name
 from records.record import parse_time
@@ -54,6 +55,17 @@ READERS = {
 def state_path(cfg: Config, value: str) -> Path:
     path = Path(value)
     return path if path.is_absolute() else Path(cfg["kiosk"]["state_dir"]) / path
+
+
+def privacy_notice(privacy: dict[str, Any]) -> Notice:
+    """The county's privacy notice from the [privacy] settings (its words, version, and what the
+    consent record names as collected, for what, for how long)."""
+    try:
+        retention = parse_retention(privacy["retention_days"])
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    return Notice(privacy["notice"], privacy["notice_zh"], privacy["notice_en"], tuple(privacy["collected"]),
+                  tuple(privacy["purposes"]), retention)
 
 
 def make_readers(cfg: Config) -> list[Reader]:
@@ -285,7 +297,7 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
     agent = Agent(journal=journal, signer=signer, docs=docs, clock=clock,
                   rules=TapRules(rules["debounce_seconds"], rules["no_session"]),
                   staff=staff, venue_name=k["venue_name"], language=cfg["ui"]["language"],
-                  checkpoint_seconds=cfg["uplink"]["checkpoint_seconds"])
+                  checkpoint_seconds=cfg["uplink"]["checkpoint_seconds"], notice=privacy_notice(cfg["privacy"]))
     agent.venue.slips = make_slips(cfg, signer)
     readers = make_readers(cfg)
     server = ControlServer(Path(cfg["control"]["socket"]), agent)

@@ -11,6 +11,7 @@ RecordError                       base of everything this package raises
 ├── CardRefused                   a valid-looking card that must not be accepted
 │   (``reason`` is one of the fixed ``tap.rejected`` reasons)
 ├── InvalidLearnerCode            a learner code with a wrong length or check digit
+├── ConsentRefused                no consent, or a minor without the guardian's (records/consent.py)
 └── SunError                      an NTAG 424 DNA SUN message that is malformed or not the county's
 
 Every error carries a short machine ``reason`` (used in receipts and ``tap.rejected``

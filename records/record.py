@@ -37,6 +37,7 @@ RECORD_TYPES = (
     "tap.rejected",
     "kiosk.checkpoint",
     "correction",
+    "consent",
 )
 _REQUIRED = {
     "specversion": str,

@@ -222,4 +222,26 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "journal_bytes": {"type": "integer", "minimum": 0},
         }
     ),
+    # issue 17 (PIPL): extends the contract's list of types (docs/contract-notes.md); data
+    # version 1 — later versions may only add optional fields, so version-1 bodies stay valid
+    "consent": _obj(
+        {
+            "learner": LEARNER,
+            "temporary": {"type": "boolean"},
+            "status": {"enum": ["given", "withdrawn"]},
+            "notice": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+            "how": {"enum": ["staff-touchscreen", "card-tap"]},
+            "staff_id": {"anyOf": [STAFF_ID, {"type": "null"}]},
+        },
+        {"v": {"enum": [1]},
+         "collected": {"type": "array", "items": TEXT, "maxItems": 40},
+         "purposes": {"type": "array", "items": TEXT, "maxItems": 40},
+         "retention_days": {"type": "object", "maxProperties": 40,
+                            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 36_600}},
+         "minor": {"type": "boolean"},
+         "guardian_consent": {"type": "boolean"}},
+    ) | {"if": {"properties": {"status": {"const": "given"}}},
+         "then": {"required": ["collected", "purposes", "retention_days", "minor", "guardian_consent"],
+                  "not": {"properties": {"minor": {"const": True}, "guardian_consent": {"const": False}},
+                          "required": ["minor", "guardian_consent"]}}},
 }

@@ -4,10 +4,10 @@ per area. A section belongs to exactly one module."""
 from __future__ import annotations
 
 from learncard.config import Key
-from learncard.settings import gateway, kiosk, provision
+from learncard.settings import gateway, kiosk, privacy, provision
 
 SCHEMA: dict[str, dict[str, Key]] = {}
-for _module in (kiosk, gateway, provision):
+for _module in (kiosk, gateway, provision, privacy):
     for _section, _keys in _module.SECTIONS.items():
         if _section in SCHEMA:
             raise RuntimeError(f"section [{_section}] is declared twice")
@@ -15,8 +15,8 @@ for _module in (kiosk, gateway, provision):
 
 # the sections each program reads (``config show`` prints these)
 SECTIONS_OF = {
-    "kiosk": tuple(kiosk.SECTIONS),
-    "gateway": tuple(gateway.SECTIONS),
+    "kiosk": (*kiosk.SECTIONS, *privacy.SECTIONS),
+    "gateway": (*gateway.SECTIONS, *privacy.SECTIONS),
     "provision": tuple(provision.SECTIONS),
 }
 

@@ -82,10 +82,4 @@ SECTIONS: dict[str, dict[str, Key]] = {
     },
 }
 
-SECTIONS["privacy"] = {
-    "retention_days": Key("", help="days each record type is kept, e.g. attendance.checkin=1095,rating=730; "
-                                   "`learncard gateway purge` deletes what is older (empty: keep all)"),
-    "notice": Key("privacy-notice-v1", help="the version of the privacy notice residents consent to"),
-}
-
 REQUIRED = ("gateway",)

@@ -14,7 +14,7 @@ from records.registration import Enrollment, Outcome, settle
 from tests.integration.test_agent import journal_records
 from tests.integration.test_agent_staff import login
 from tests.support.county import TestCounty
-from tests.support.kiosk import KioskSetup
+from tests.support.kiosk import KioskSetup, register
 
 ROW = {"venue": "v-test", "course_id": "calligraphy", "title_zh": "书法", "title_en": "Calligraphy",
        "category": "humanities-arts", "form": "practice", "audience": "elderly", "staff_id": "", "capacity": "2",
@@ -32,11 +32,6 @@ def kiosk(tmp_path: Path, county: TestCounty) -> tuple[KioskSetup, object]:
     setup.put_document(setup.staff_roster({"s-0001": staff_card}))
     setup.put_document(county.programme(programme.rows_to_body([ROW, WALK_IN])))
     return setup, staff_card
-
-
-def register(c, county: TestCounty, cred, action: str = "register") -> dict:
-    c.call("register.arm", course_id="calligraphy", scope="term", action=action)
-    return c.call("tap", text=county.qr(cred))
 
 
 def test_register_wait_cancel_and_promote(kiosk, county: TestCounty) -> None:

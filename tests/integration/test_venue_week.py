@@ -24,7 +24,7 @@ from records.record import parse_time
 from records.rules import RuleBook
 from tests.support.county import TestCounty
 from tests.support.driven_agent import DrivenAgent, credited, stored_after_drain
-from tests.support.kiosk import KioskSetup
+from tests.support.kiosk import KioskSetup, register
 from tests.support.mosquitto import Mosquitto
 from tests.support.venue import GatewayProcess
 
@@ -151,8 +151,7 @@ def test_a_venue_week(week, county: TestCounty) -> None:
                  if c["course_id"] == "calligraphy" and c["day"] == DAYS["tue"]]
     assert ("calligraphy@2026-11-24T14:00", 3) == (course["scope"], course["capacity"])
     for name, action, outcome in REGISTRATIONS:
-        town.call("register.arm", course_id="calligraphy", scope=course["scope"], action=action)
-        assert outcome == town.call("tap", text=county.qr(cards[name]))["outcome"], name
+        assert outcome == register(town, county, cards[name], action, "calligraphy", course["scope"])["outcome"], name
 
     faults = {("wed", "v-town", "10:30"), ("thu", "v-village", "08:00")}  # before the first tap then
     for day, date in DAYS.items():

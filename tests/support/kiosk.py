@@ -87,3 +87,13 @@ class KioskSetup:
 
     def client(self) -> ControlClient:
         return ControlClient(self.socket, timeout=10)
+
+
+def register(c, county: Any, cred, action: str = "register", course_id: str = "calligraphy",
+             scope: str = "term") -> dict:
+    """报名 then the card; a first registration answers the privacy notice with yes."""
+    c.call("register.arm", course_id=course_id, scope=scope, action=action)
+    answer = c.call("tap", text=county.qr(cred))
+    if answer["outcome"] == "consent-needed":
+        return c.call("register.consent", consent=True)
+    return answer

@@ -196,7 +196,8 @@ class TestQuarantine:
     def test_migrations_are_recorded(self, tmp_path: Path) -> None:
         j = Journal.open(tmp_path / "j.sqlite3")
         names = [r[0] for r in j.conn.execute("SELECT name FROM migrations ORDER BY name")]
-        assert ["0001-records", "0002-agent-state", "0003-staff-lockout", "0101-programme-sessions"] == names
+        assert ["0001-records", "0002-agent-state", "0003-staff-lockout", "0101-programme-sessions",
+                "0110-consents"] == names
         j.close()
         conn = sqlite3.connect(tmp_path / "j.sqlite3")
         assert "ok" == conn.execute("PRAGMA quick_check").fetchone()[0]
