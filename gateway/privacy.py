@@ -3,7 +3,8 @@ and a resident's requests to see (export) or delete (erase) what is held about t
 
 - **Consent**: a county-signed ``consent`` document per learner (what is collected, for
   what, how long; for a minor, the guardian's consent — refused without it), kept in the
-  store's ``consents`` table.
+  store's ``consents`` table; and the kiosk-signed ``consent`` records a kiosk makes when a
+  resident registers or a walk-in is enrolled (records/consent.py), stored like every record.
 - **Erase**: the learner's statements are voided at the LRS (a voiding statement per
   statement, with an id derived from it, so a re-run adds nothing), a county-signed
   ``erasure`` document is stored, and from then on the relay, the reports and the exports
@@ -43,7 +44,7 @@ from records.record import Record, format_time, parse_time, parse_unverified
 COLLECTED = list(consent.DEFAULT_COLLECTED)  # the kiosk's [privacy] defaults name the same
 PURPOSES = list(consent.DEFAULT_PURPOSES)
 LEARNER_TYPES = ("attendance.checkin", "attendance.checkout", "attendance.manual", "enrollment", "rating",
-                 "tap.rejected")
+                 "tap.rejected", "consent")
 
 
 class PrivacyError(GatewayError):
@@ -115,6 +116,9 @@ def export_learner(store: Store, learner: str) -> dict[str, Any]:
             store.query("SELECT endpoint, record_id, status FROM deadletters") if r in ids]
     return {"learner": learner, "temporary_ids": sorted(temps), "records": records,
             "consents": [t for (t,) in store.query("SELECT token FROM consents WHERE learner = ?", (learner,))],
+            # the kiosk-signed consent records (also among "records"): what was shown, agreed, withdrawn
+            "kiosk_consents": [{"id": r["id"], "time": r["time"], "venue": r["venue"], "kiosk": r["kiosk"],
+                                **r["data"]} for r in records if r["type"] == "consent"],
             "erasure": next((t for (t,) in store.query("SELECT token FROM erasures WHERE learner = ?", (learner,))),
                             None),
             "deadletters": dead,

@@ -217,6 +217,18 @@ class Statistics:
                 "until": self.until.isoformat(), "tables": {t.key: t.as_json() for t in self.tables}}
 
 
+CONSENT_COUNTS = {"given": ("同意", "consents given"), "withdrawn": ("撤回", "withdrawn"),
+                  "minors": ("其中未成年人(监护人同意)", "of them minors (guardian consented)"),
+                  "walk_ins": ("其中散客", "of them walk-ins"), "registrations": ("其中报名", "of them registrations")}
+
+
+def _consent_counts(data: dict[str, Any]) -> list[str]:
+    if data["status"] == "withdrawn":
+        return ["withdrawn"]
+    return ["given", *(["minors"] if data.get("minor") else []),
+            "walk_ins" if data["temporary"] else "registrations"]
+
+
 def _ratio(a: int | float, b: int | float) -> float | None:
     return round(a / b, 4) if b else None
 
@@ -283,6 +295,7 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
     monthly_min: dict[str, int] = defaultdict(int)
     staff: dict[tuple[str, str], _Unit] = defaultdict(_Unit)
     registrations: dict[tuple[str, str, str], tuple[list[_Unit], str]] = {}
+    consents: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(CONSENT_COUNTS, 0))
 
     def places(rec: Record, session_id: str | None, depth: int = 99) -> list[_Unit]:
         """The running figures a record counts in: its unit and the total (depth 2), then its
@@ -333,6 +346,10 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
                 u.ratings.append(data["score"])
                 if data["session_id"]:
                     u.rated_sessions.add(data["session_id"])
+        elif rec.type == "consent":  # issue 17: counted apart, never a learner of the unit
+            for key in _consent_counts(data):
+                consents[tree.unit(rec.event["venue"], scope)][key] += 1
+                consents[("合计", "合计 / total")][key] += 1
         elif rec.type == "enrollment":
             # for a session, or (data version 2) for a course; the latest status counts
             target = ("s", data["session_id"]) if data["session_id"] else ("c", data.get("course_id") or "")
@@ -451,8 +468,15 @@ def build(records: Iterable[Record], tree: Tree, label: str, since: datetime, un
     cats: dict[str, int] = defaultdict(int)
     for (_, _, cat), u in by_category.items():
         cats[CATEGORY_NAMES.get(cat, cat)] += u.minutes
+    total_consents = consents.pop(("合计", "合计 / total"), dict.fromkeys(CONSENT_COUNTS, 0))
+    consent_table = Table("个人信息同意", "consents", [*unit_col, *(Column(k, zh, en) for k, (zh, en)
+                                                                  in CONSENT_COUNTS.items())],
+                          [{"code": code, "name": uname, **n} for (code, uname), n in sorted(consents.items())],
+                          {"code": "合计", "name": "合计 / total", **total_consents},
+                          "签到机上的同意记录（扫码报名、工作人员登记散客）/ consent records made at the kiosks")
     return Statistics(label, scope, since, until,
-                      [summary, tree_table, category, form, audience, rates, star_table, staff_table, month_table],
+                      [summary, tree_table, category, form, audience, rates, star_table, staff_table, month_table,
+                       consent_table],
                       monthly, sorted(((c, round(m / 60, 2)) for c, m in cats.items()), key=lambda x: -x[1]))
 
 

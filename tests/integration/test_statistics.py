@@ -164,7 +164,8 @@ class TestTermWorkbook:
         out = tmp_path / "report"
         report(gateway_config, out, "--scope", "township")
         book = load_workbook(out / "report.xlsx")
-        assert ["说明", "概况", "场所", "内容类别", "活动形式", "服务对象", "比率", "学习之星候选", "教学服务", "月度"] == book.sheetnames
+        assert ["说明", "概况", "场所", "内容类别", "活动形式", "服务对象", "比率", "学习之星候选", "教学服务", "月度",
+                "个人信息同意"] == book.sheetnames
         sheet = book["概况"]
         assert "A2" == sheet.freeze_panes
         assert ["单位代码", "单位名称", "开班场次", "学习人次", "学习人数", "学时", "老年学员数", "老年学员占比", "报名人次",
