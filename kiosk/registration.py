@@ -22,6 +22,9 @@ from records.registration import CANCELLED, REGISTERED, WAITING, decide
 from records.rules import Moment
 
 ARM_SECONDS = 30  # how long the kiosk waits for the card after "报名" is touched
+# how long a tapped card waits for the answer to the privacy notice: no countdown on screen,
+# but a resident who walked away cannot be consented for by the next person at the screen
+CONSENT_SECONDS = 300
 WEEK_DAYS = 7
 
 
@@ -127,8 +130,8 @@ class Registrations:
                                 else "You are on the waiting list already"}}
         if self.consents.needed(learner):
             # first registration under this notice: the screen shows it and asks (register.consent)
-            self.pending = Pending(cred, intent, time.monotonic_ns() + ARM_SECONDS * 10**9)
-            return {**base, "outcome": "consent-needed", **self.consents.shown(), "seconds": ARM_SECONDS,
+            self.pending = Pending(cred, intent, time.monotonic_ns() + CONSENT_SECONDS * 10**9)
+            return {**base, "outcome": "consent-needed", **self.consents.shown(), "seconds": CONSENT_SECONDS,
                     "message": {"zh_CN": "报名前请阅读个人信息告知并选择是否同意",
                                 "en": "Before registering, please read the privacy notice and answer"}}
         return self._register(cred, intent, course, base, None, now)

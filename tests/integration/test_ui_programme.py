@@ -52,7 +52,7 @@ class TestRegistration:
         assert said(language, "请刷卡或扫码完成报名", "Now tap your card to register") in s["register_armed"]["prompt"]
         assert said(language, "报名成功", "Registered") in s["registered"]["answer"]
         assert said(language, "候补名单第 1 位", "number 1 on the waiting list") in s["waiting"]["answer"]
-        statuses = [r["status"] for r in s["records"] if r["type"] == "enrollment"]
+        statuses = [r["status"] for r in s["records"] if r["type"] == "enrollment" and not r["temporary"]]
         assert ["registered", "registered", "waiting"] == statuses
 
 
@@ -91,3 +91,30 @@ def test_nothing_hard_coded_in_the_ui_reaches_a_record() -> None:
         text = path.read_text(encoding="utf-8")
         for banned in ("elder-education", "忘带卡", "智能手机入门"):
             assert banned not in text, f"{banned} in {path}"
+
+
+class TestConsent:
+    """Issue 17: the notice and yes/no with big buttons, no typing, before a first registration
+    and a walk-in's enrolment; "no" records nothing; a minor needs the guardian."""
+
+    def test_a_first_registration_shows_the_notice_and_asks(self, seen) -> None:
+        language, s = seen
+        panel = s["register_consent_panel"]
+        assert said(language, "个人信息告知", "Privacy notice") == panel["title"]
+        assert said(language, "学习码", "learner code") in panel["notice"]  # the county's words ([privacy])
+        assert (said(language, "同意", "I agree"), said(language, "不同意", "I do not agree")) == (
+            panel["yes"], panel["no"])
+        consents = [r for r in s["records"] if r["type"] == "consent"]
+        registered = [r for r in consents if not r["temporary"]]
+        assert 3 == len(registered) and all(r["how"] == "card-tap" and not r["minor"] for r in registered)
+
+    def test_a_walk_in_no_records_nothing_and_a_minor_needs_the_guardian(self, seen) -> None:
+        language, s = seen
+        assert said(language, "未同意", "without consent") in s["walkin_refused"]["output"]
+        walkins = [r for r in s["records"] if r["type"] == "consent" and r["temporary"]]
+        assert [(True, True, "staff-touchscreen")] == [(r["minor"], r["guardian_consent"], r["how"])
+                                                        for r in walkins]
+        enrolled = [r for r in s["records"] if r["type"] == "enrollment" and r["temporary"]]
+        assert [walkins[0]["learner"]] == [r["learner"] for r in enrolled]
+        assert walkins[0]["learner"] in s["walkin_enrolled"]["output"]
+

@@ -106,6 +106,17 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
             look("register_armed")
         tap(resident)
         yield from shown()
+        panel = register.consent_panel  # a first registration: the notice, yes/no
+        if n == 0:
+            look("register_consent")
+            seen["register_consent_panel"] = panel.texts()
+        before = register.answer
+        panel.press(True)  # 同意
+        if n == 0:
+            yield 0.3
+            look("register_consent_age")
+        panel.press(False)  # 已满 18 周岁
+        yield from until(lambda b=before: register.answer != b)
         if n == 0:
             look("registered")
     look("waiting")
@@ -160,6 +171,24 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     press(staff, "智能手机入门")
     yield from until(lambda: "/" in staff.output)
     look("staff_roster")
+    # a walk-in: the notice on the staff's screen; "no" records nothing, a minor needs the guardian
+    staff.output = ""
+    staff.walkin()
+    yield from until(lambda: getattr(staff, "consent_panel", None) is not None and staff.consent_panel.parent)
+    look("walkin_consent")
+    staff.consent_panel.press(False)  # 不同意
+    yield from until(lambda: staff.output)
+    look("walkin_refused")
+    staff.output = ""
+    staff.walkin()
+    yield from until(lambda: staff.consent_panel.parent is not None)
+    staff.consent_panel.press(True)
+    staff.consent_panel.press(True)  # under 18
+    yield 0.3
+    look("walkin_guardian")
+    staff.consent_panel.press(True)  # the guardian agrees
+    yield from until(lambda: staff.slip_texture is not None)
+    look("walkin_enrolled")
     with agent.lock:
         from records.record import parse_unverified
 

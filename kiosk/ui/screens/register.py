@@ -15,6 +15,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import theme
 from kiosk.ui.texts import pick
+from kiosk.ui.widgets import consent
 
 WORDS = {
     "title": ("课程报名", "Register for a course"),
@@ -98,11 +99,27 @@ class RegisterScreen(Screen):
                                           scope=course["scope"], action=action)
 
     def show_result(self, result: dict[str, Any]) -> None:
-        """The card's answer (registered, waiting with the place, cancelled…), then the list again."""
+        """The card's answer (registered, waiting with the place, cancelled…), then the list again.
+        A first registration under the county's notice asks for consent first (no typing)."""
         self.prompt = ""
         self.answer = pick(result.get("message"), self.language)
+        if result.get("outcome") == "consent-needed":
+            consent.ask(self, result["notice"], self.language, self._consented)
+            return
         App.get_running_app().client.call("register.courses", self._listed)
 
+    def _consented(self, answer: dict[str, bool]) -> None:
+        def recorded(reply: dict[str, Any]) -> None:
+            if reply.get("ok"):
+                self.show_result(reply["result"])
+            else:  # refused: no consent, or a minor without the guardian — nothing recorded
+                self.answer = pick(reply.get("error"), self.language)
+                App.get_running_app().client.call("register.courses", self._listed)
+
+        App.get_running_app().client.call("register.consent", recorded, **answer)
+
     def back(self) -> None:
+        if getattr(self, "consent_panel", None) is not None:
+            self.consent_panel.close()
         App.get_running_app().client.call("register.disarm", lambda _a: None)
         App.get_running_app().show_idle()

@@ -17,6 +17,7 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.texts import pick, t
+from kiosk.ui.widgets import consent
 from kiosk.ui.widgets.numpad import NumPad
 
 # this screen's own words (the shared ones are in kiosk/ui/texts.py)
@@ -258,7 +259,11 @@ class StaffScreen(Screen):
             data.seek(0)
             self.slip_texture = CoreImage(data, ext="png").texture
 
-        self._call("walkin.enroll", done)
+        def asked(answer: dict[str, bool]) -> None:
+            self._call("walkin.enroll", done, **answer)
+
+        # the resident reads the county's notice and answers on the screen, then the enrolment
+        self._call("privacy.notice", lambda r: consent.ask(self, r["notice"], app.language, asked))
 
     def lock(self) -> None:
         App.get_running_app().client.call("staff.logout", token=App.get_running_app().staff_token)
