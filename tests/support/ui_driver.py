@@ -289,6 +289,11 @@ def flows(d: Driver, app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent:
     yield from d.until("the manual attendance", lambda: "0987" in staff.output)
     d.look("manual")
     yield from d.press(staff.ids.walkin)
+    yield from d.until("the privacy notice", lambda: getattr(staff, "consent_panel", None) is not None
+                       and staff.consent_panel.parent is not None)
+    d.look("walkin_consent")
+    yield from d.press(staff.consent_panel.yes)  # 同意
+    yield from d.press(staff.consent_panel.no)  # 已满 18 周岁
     yield from d.until("the walk-in slip", lambda: staff.slip_texture is not None)
     d.look("walkin")
     yield from d.press(staff.ids.figures)
