@@ -41,7 +41,7 @@ class ConsentPanel(BoxLayout):
     ends the questions at once: the agent then refuses and says so)."""
 
     def __init__(self, notice: dict[str, Any], language: str, done: Callable[[dict[str, bool]], None]) -> None:
-        super().__init__(orientation="vertical", padding=dp(32), spacing=dp(theme.SPACING))
+        super().__init__(orientation="vertical", padding=dp(16), spacing=dp(theme.SPACING))
         self.language = language
         self.done = done
         self.answer: dict[str, bool] = {}
@@ -50,14 +50,14 @@ class ConsentPanel(BoxLayout):
             Color(*theme.BACKGROUND)
             self._bg = Rectangle(pos=self.pos, size=self.size)
         self.bind(pos=self._paint, size=self._paint)
-        self.title = Factory.BigLabel(text=w("title", language), font_size=sp(theme.TITLE_TEXT))
+        self.title = Factory.BigLabel(text=w("title", language), font_size=sp(theme.BODY_TEXT))  # fits a 7-inch panel
         self.notice = Factory.BigLabel(text=str(notice.get("en" if language == "en" else "zh_CN") or ""),
                                        font_size=sp(theme.BODY_TEXT), halign="left")
         self.version = str(notice.get("version", ""))
-        self.question = Factory.BigLabel(text="", font_size=sp(theme.RESULT_TEXT))
-        self.buttons = BoxLayout(spacing=dp(theme.SPACING) * 2, size_hint_y=None, height=dp(theme.TARGET) * 1.5)
-        self.yes = Factory.BigButton(text="", font_size=sp(theme.RESULT_TEXT * 0.75))
-        self.no = Factory.BigButton(text="", font_size=sp(theme.RESULT_TEXT * 0.75))
+        self.question = Factory.BigLabel(text="", font_size=sp(theme.BODY_TEXT * 1.25))
+        self.buttons = BoxLayout(spacing=dp(theme.SPACING) * 2, size_hint_y=None, height=dp(theme.TARGET) * 1.2)
+        self.yes = Factory.BigButton(text="", font_size=sp(theme.BODY_TEXT * 1.25))
+        self.no = Factory.BigButton(text="", font_size=sp(theme.BODY_TEXT * 1.25))
         self.yes.bind(on_release=lambda _b: self.press(True))
         self.no.bind(on_release=lambda _b: self.press(False))
         self.buttons.add_widget(self.yes)
