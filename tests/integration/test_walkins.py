@@ -77,7 +77,7 @@ def test_slip_from_a_at_b_then_linked(tmp_path: Path, county: TestCounty, lrs: L
         with a.running():
             c = a.client()
             token = login(c, county, staff_a)
-            walkin = c.call("walkin.enroll", token=token)
+            walkin = c.call("walkin.enroll", token=token, consent=True)
             temp, text = walkin["learner"], walkin["qr_text"]
             assert text.startswith("LCT1:")
             came = c.call("tap", text=text)
@@ -187,7 +187,7 @@ def test_enrolment_prints_the_slip_on_the_configured_printer(tmp_path: Path, cou
     with kiosk.running():
         c = kiosk.client()
         token = login(c, county, staff_card)
-        walkin = c.call("walkin.enroll", token=token)
+        walkin = c.call("walkin.enroll", token=token, consent=True)
         c.close()
     assert (True, None) == (walkin["printed"], walkin["printer_problem"])
     found = zxingcpp.read_barcodes(raster_image(out.read_bytes()).convert("L"), formats=zxingcpp.BarcodeFormat.QRCode)
