@@ -6,8 +6,9 @@ certificate whose CN is its MQTT user name *and* its client id (``use_identity_a
 drop a persistent session's QoS 1 messages. A kiosk with a reserved name (``gateway…``,
 ``consumer-…``, ``county…``, ``broker…``) never gets an ACL entry.
 
-County consumers (``provisioning/consumers.py``) come from the county home's list, so
-every ACL written here keeps them.
+County consumers (``provisioning/consumers.py``) and gateway processes
+(``provisioning/gateways.py``) come from the county home's lists, so every ACL written here
+keeps them.
 
 Revoking a kiosk removes it from the ACL; ``broker-config`` rewrites the ACL and Mosquitto
 re-reads it on SIGHUP, after which the revoked kiosk may neither publish nor read, even on a
@@ -25,6 +26,7 @@ from provisioning.consumers import PREFIX as CONSUMER_PREFIX
 from provisioning.consumers import active_names as active_consumers
 from provisioning.errors import HomeError
 from provisioning.files import write_atomic
+from provisioning.gateways import active_names as active_gateways
 from provisioning.home import CountyHome
 from records.county import KIOSK_ACTIVE, MAX_PACKET
 from records.ids import is_reserved_name
@@ -32,20 +34,19 @@ from records.ids import is_reserved_name
 GATEWAY_USER = "gateway"
 
 
-def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None) -> str:
+def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None,
+             gateways: list[str] | None = None) -> str:
+    """``gateways``: the CNs of the gateway processes (``provisioning/gateways.py``), each
+    with the gateway's rights; by default the first identity only."""
     lines = [
         "# written by `learncard provision broker-config` from the signed registry — do not edit",
         "# shared/contract/topics.md: who may publish and read where",
         "",
-        f"user {GATEWAY_USER}",
-        "topic read lc/v1/+/rec",
-        "topic read lc/v1/+/status",
-        "topic write lc/v1/+/ack",
-        "topic write lc/v1/+/cmd/#",
-        "topic write lc/v1/county/#",
-        "topic write lc/v1/verified/#",
-        "",
     ]
+    for gateway in [GATEWAY_USER] if gateways is None else gateways:
+        lines += [f"user {gateway}", "topic read lc/v1/+/rec", "topic read lc/v1/+/status",
+                  "topic write lc/v1/+/ack", "topic write lc/v1/+/cmd/#", "topic write lc/v1/county/#",
+                  "topic write lc/v1/verified/#", ""]
     for kiosk, entry in sorted(registry_body.get("kiosks", {}).items()):
         if entry.get("status") != KIOSK_ACTIVE:
             lines += [f"# {kiosk}: {entry.get('status')} — no rights", ""]
@@ -127,7 +128,7 @@ def write(home: CountyHome, folder: Path, *, port: int = 8883, address: str = "0
     home.make_kiosk_ca()  # a home made before the kiosk CA existed gets one here
     write_client_cas(home, folder)
     acl = folder / "acl"
-    write_atomic(acl, acl_text(home.load_document("registry").body, active_consumers(home)))
+    write_atomic(acl, _acl(home))
     conf = folder / "mosquitto.conf"
     write_atomic(conf, mosquitto_conf(home, folder, port, address, user))
     write_atomic(home.path_of(LOCATION), str(folder.resolve()) + "\n")
@@ -150,6 +151,10 @@ def write_client_cas(home: CountyHome, folder: Path) -> Path:
     return path
 
 
+def _acl(home: CountyHome) -> str:
+    return acl_text(home.load_document("registry").body, active_consumers(home), active_gateways(home))
+
+
 def refresh_acl(home: CountyHome) -> Path | None:
     """Rewrite the ACL where broker-config last wrote one; None if it never ran."""
     try:
@@ -159,5 +164,5 @@ def refresh_acl(home: CountyHome) -> Path | None:
     acl = folder / "acl"
     if not (folder / "mosquitto.conf").exists():
         return None
-    write_atomic(acl, acl_text(home.load_document("registry").body, active_consumers(home)))
+    write_atomic(acl, _acl(home))
     return acl

@@ -12,8 +12,6 @@ like a revoked kiosk's.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,25 +21,20 @@ from provisioning import ca
 from provisioning.errors import RegistryError, RequestError
 from provisioning.files import write_atomic, write_secret
 from provisioning.home import CountyHome
+from provisioning.identity_list import ACTIVE, REVOKED, issued, load, revoked, save
 from records.ids import is_valid_name
 
 PREFIX = "consumer-"
 FILE = "consumers.json"
-ACTIVE, REVOKED = "active", "revoked"
+__all__ = ["ACTIVE", "PREFIX", "REVOKED", "active_names", "add", "listing", "revoke"]
 
 
 def _load(home: CountyHome) -> dict[str, dict[str, Any]]:
-    try:
-        data = json.loads(home.path_of(FILE).read_text())
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as err:
-        raise RegistryError(f"{home.path_of(FILE)} cannot be read: {err}") from err
-    return dict(data.get("consumers", {}))
+    return load(home, FILE, "consumers")
 
 
 def _save(home: CountyHome, consumers: dict[str, dict[str, Any]]) -> None:
-    write_atomic(home.path_of(FILE), json.dumps({"consumers": consumers}, ensure_ascii=False, indent=2) + "\n")
+    save(home, FILE, "consumers", consumers)
 
 
 def listing(home: CountyHome) -> dict[str, dict[str, Any]]:
@@ -74,9 +67,7 @@ def add(home: CountyHome, name: str, out_dir: Path, csr_pem: bytes | None = None
     cert: x509.Certificate = ca.sign_leaf(ca_cert, ca_key, cn, public_key)  # type: ignore[arg-type]
     write_atomic(out_dir / "consumer.pem", ca.cert_pem(cert))
     write_atomic(out_dir / "device-ca.pem", ca.cert_pem(ca_cert))
-    entry = {"status": ACTIVE, "cn": cn, "serial": format(cert.serial_number, "x"),
-             "issued": datetime.now(UTC).isoformat(timespec="seconds"),
-             "expires": cert.not_valid_after_utc.isoformat(timespec="seconds"), "folder": str(out_dir.resolve())}
+    entry = issued(cn, cert, folder=str(out_dir.resolve()))
     consumers[name] = entry
     _save(home, consumers)
     return {"name": name, **entry}
@@ -87,7 +78,6 @@ def revoke(home: CountyHome, name: str, reason: str) -> dict[str, Any]:
     if name not in consumers:
         raise RegistryError(f"没有此消费者 / no consumer {name!r}: `learncard provision consumers list` "
                             "shows them")
-    consumers[name] = {**consumers[name], "status": REVOKED, "reason": reason,
-                       "revoked": datetime.now(UTC).isoformat(timespec="seconds")}
+    consumers[name] = revoked(consumers[name], reason)
     _save(home, consumers)
     return {"name": name, **consumers[name]}

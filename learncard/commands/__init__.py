@@ -49,6 +49,9 @@ def register(cli: click.Group) -> None:
 
     provision.group.add_command(provision_consumers.group)
     provision.group.add_command(provision_consumers.venues_group)
+    from learncard.commands import provision_gateways
+
+    provision.group.add_command(provision_gateways.group)
     cli.add_command(kiosk.group)
     cli.add_command(gateway.group)
     cli.add_command(provision.group)
