@@ -129,6 +129,7 @@ def cpu_seconds(pid: int) -> float:
 def simulate(args: argparse.Namespace) -> dict[str, Any]:
     """Run one fleet scenario and return its figures."""
     from provisioning import broker as broker_config
+    from provisioning import gateways as gateway_identities
     from records import keys
     from tests.support.county import TestCounty
     from tests.support.fleet import Tls, enrol
@@ -155,12 +156,12 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
             home, tls = enrol(folder / "county", venues, seeds)
             county = TestCounty(county_id=home.county_id, issuer=home.issuer_key(), kiosk_keys=county.kiosk_keys)
             port = free_port()
+            for n in range(1, args.gateways):  # one certificate per process: the broker ties client id to CN
+                gateway_identities.add(home, f"gateway-{n + 1}")
             conf, _ = broker_config.write(home, folder / "broker", port=port, address="127.0.0.1",
                                           user=getpass.getuser())
             broker = Mosquitto(folder / "broker", port=port).start(conf)
-            broker_settings = {"host": "localhost", "tls": True, "ca_file": str(home.path_of("device-ca.pem")),
-                               "cert_file": str(home.path_of("gateway/gateway.pem")),
-                               "key_file": str(home.path_of("gateway/gateway.key"))}
+            broker_settings = {"host": "localhost", "tls": True, "ca_file": str(home.path_of("device-ca.pem"))}
             files = {"registry": str(home.path_of("registry.jws")),
                      "revoked_cards": str(home.path_of("revoked-cards.jws")), "staff": str(home.path_of("staff.jws"))}
         else:
@@ -168,10 +169,13 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
         stack.callback(broker.kill)
         gateways = []
         for n in range(args.gateways):
+            cn = "gateway" if args.tls and n == 0 else f"gateway-{n + 1}"  # with --tls: its certificate's CN
+            identity = ({"cert_file": str(home.path_of(f"gateway/{cn}.pem")),
+                         "key_file": str(home.path_of(f"gateway/{cn}.key"))} if args.tls else {})
             g = GatewayProcess(county, folder / f"gateway-{n}", broker, kiosks=venues, metrics_port=free_port(),
-                               store_url=url, client_id=f"gateway-{n + 1}",
+                               store_url=url, client_id=cn,
                                settings={"gap_grace_seconds": args.gap_grace, **files},
-                               broker_settings=broker_settings)
+                               broker_settings={**broker_settings, **identity})
             gateways.append(g)
             stack.callback(g.kill)
             g.start()

@@ -188,6 +188,11 @@ def test_two_gateway_processes_with_their_own_certificates_share_the_work(county
                 assert NOT_AUTHORISED == thief.publish("lc/v1/county/registry", b"forged", retain=True)
                 thief.close()  # it took over k-a's own session (its CN), never a gateway's
             fleet.pump(1.0)
+            for k in kiosks:  # k-a, knocked off by the thief on its own session, comes back as the agent would
+                if not k.online:
+                    assert k.client is not None
+                    k.client.reconnect()
+            assert fleet.run_until(lambda: all(k.online for k in kiosks), 60)
             text = log.read_text()
             assert 1 == connects(log, "gateway") and 1 == connects(log, "gateway-2"), text
             for cn in ("gateway", "gateway-2"):
