@@ -17,11 +17,11 @@ from typing import Any
 
 from cryptography import x509
 
-from provisioning import ca
+from provisioning import ca, identity_list
 from provisioning.errors import RegistryError, RequestError
 from provisioning.files import write_atomic, write_secret
 from provisioning.home import CountyHome
-from provisioning.identity_list import ACTIVE, REVOKED, issued, load, revoked, save
+from provisioning.identity_list import ACTIVE, REVOKED, issued, load, save
 from records.ids import is_valid_name
 
 PREFIX = "consumer-"
@@ -74,10 +74,5 @@ def add(home: CountyHome, name: str, out_dir: Path, csr_pem: bytes | None = None
 
 
 def revoke(home: CountyHome, name: str, reason: str) -> dict[str, Any]:
-    consumers = _load(home)
-    if name not in consumers:
-        raise RegistryError(f"没有此消费者 / no consumer {name!r}: `learncard provision consumers list` "
-                            "shows them")
-    consumers[name] = revoked(consumers[name], reason)
-    _save(home, consumers)
-    return {"name": name, **consumers[name]}
+    return identity_list.revoke(home, FILE, "consumers", _load(home), name, reason,
+                                f"没有此消费者 / no consumer {name!r}: `learncard provision consumers list` shows them")

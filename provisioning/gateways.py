@@ -18,11 +18,11 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from provisioning import ca
+from provisioning import ca, identity_list
 from provisioning.errors import RegistryError, RequestError
 from provisioning.files import write_atomic, write_secret
 from provisioning.home import CountyHome
-from provisioning.identity_list import ACTIVE, issued, load, revoked, save
+from provisioning.identity_list import ACTIVE, issued, load, save
 from records.ids import is_valid_name
 
 FIRST = "gateway"  # the identity `provision init` makes
@@ -100,10 +100,6 @@ def config_values(home: CountyHome, cn: str, broker_host: str | None, broker_por
 
 
 def revoke(home: CountyHome, cn: str, reason: str) -> dict[str, Any]:
-    rows = listing(home)
-    if cn not in rows:
-        raise RegistryError(f"没有此网关身份 / no gateway identity {cn!r}: `learncard provision gateways list` "
-                            "shows them")
-    rows[cn] = revoked(rows[cn], reason)
-    save(home, FILE, "gateways", rows)
-    return {"name": cn, **rows[cn]}
+    return identity_list.revoke(home, FILE, "gateways", listing(home), cn, reason,
+                                f"没有此网关身份 / no gateway identity {cn!r}: `learncard provision gateways list` "
+                                "shows them")

@@ -41,5 +41,12 @@ def issued(cn: str, cert: x509.Certificate, **more: str) -> dict[str, Any]:
             "expires": cert.not_valid_after_utc.isoformat(timespec="seconds"), **more}
 
 
-def revoked(entry: dict[str, Any], reason: str) -> dict[str, Any]:
-    return {**entry, "status": REVOKED, "reason": reason, "revoked": _now()}
+def revoke(home: CountyHome, file: str, key: str, rows: dict[str, dict[str, Any]], name: str, reason: str,
+           missing: str) -> dict[str, Any]:
+    """Mark ``name`` in ``rows`` (the list as loaded) revoked and save; ``missing`` is the error
+    when there is no such name."""
+    if name not in rows:
+        raise RegistryError(missing)
+    rows[name] = {**rows[name], "status": REVOKED, "reason": reason, "revoked": _now()}
+    save(home, file, key, rows)
+    return {"name": name, **rows[name]}

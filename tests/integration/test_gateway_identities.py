@@ -21,16 +21,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 
 from gateway.store import Store
 from learncard.config import to_toml
-from learncard.main import cli
 from provisioning.errors import RegistryError, RequestError
 from provisioning.home import CountyHome
 from records import chain, keys
 from records.record import parse_unverified
+from tests.integration.test_broker_identity import run
 from tests.support.fleet import Fleet, SimKiosk, Tls, enrol, healthy, metric
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import TestClient
@@ -40,14 +39,6 @@ from tests.support.venue import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_AUTHORISED = 135
-
-
-def run(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert 0 == result.exit_code, result.output
-    return result.output
 
 
 @pytest.fixture
