@@ -27,7 +27,7 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing the project and its Python dependencies"
-  .venv/bin/pip install -q -e ".[all,test-lrs]"  # test-lrs: Ralph, the second LRS the relay is tested against
+  .venv/bin/pip install -q -e ".[all]"
   touch "$stamp"
 fi
 
@@ -35,6 +35,14 @@ fi
 if [ ! -f tests/lrs/node_modules/xapi-statements/dist/index.js ]; then
   echo "setup: installing the test LRS (npm xapi-statements)"
   (cd tests/lrs && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# Ralph, the second LRS the relay is tested against (a test tool): in its own environment, because
+# it pins its own stack (click < 8.2.1, FastAPI, pydantic) that would hold back the project's.
+if [ ! -x tests/lrs/ralph-venv/bin/ralph ]; then
+  echo "setup: installing the second test LRS (Ralph) in tests/lrs/ralph-venv"
+  python3 -m venv tests/lrs/ralph-venv
+  # requests: imported by its auth module but not among its declared dependencies
+  tests/lrs/ralph-venv/bin/pip install -q "ralph-malph[lrs,cli]>=5" requests
 fi
 # The scale-out store's tests use the local PostgreSQL server: start it if it is not running.
 if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then

@@ -22,7 +22,7 @@ from tests.support import ralph as ralph_lrs
 from tests.support.county import TestCounty
 
 if not ralph_lrs.installed():  # scripts/setup.sh installs it: a missing LRS fails loudly, never skips quietly
-    pytest.fail("Ralph is not installed: run scripts/setup.sh (pip install -e '.[all,test-lrs]')", pytrace=False)
+    pytest.fail("Ralph is not installed: run scripts/setup.sh (it makes tests/lrs/ralph-venv)", pytrace=False)
 
 
 @pytest.fixture

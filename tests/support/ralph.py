@@ -5,29 +5,30 @@ What the unpatched filesystem backend can do, said plainly: it writes its statem
 once (a later POST of *new* statements fails with 500, "overwrite is not allowed"); a POST of
 statements it holds already is answered 204 without writing. So a test gives each Ralph the
 whole history in one batch; re-sends are then all-known batches, answered 204.
+
+Ralph lives in a virtual environment of its own (``tests/lrs/ralph-venv``, made by
+scripts/setup.sh), as the npm test LRS lives in ``tests/lrs/node_modules``: it pins its own
+stack (click < 8.2.1, FastAPI, pydantic), which in the project's environment would hold back
+the project's own libraries (sqlite-utils 4 needs a newer click).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_listening
 
 USER, PASSWORD = "lc", "secret"
+VENV = Path(__file__).resolve().parents[1] / "lrs" / "ralph-venv"
+PYTHON, RALPH = VENV / "bin" / "python", VENV / "bin" / "ralph"
 
 
 def installed() -> bool:
-    import importlib.util
-
-    if importlib.util.find_spec("ralph") is None or importlib.util.find_spec("uvicorn") is None:
-        return False
-    return shutil.which("ralph", path=str(Path(sys.executable).parent)) is not None
+    return PYTHON.exists() and RALPH.exists()
 
 
 class Ralph:
@@ -44,12 +45,11 @@ class Ralph:
         return f"http://127.0.0.1:{self.port}/xAPI"
 
     def start(self) -> Ralph:
-        ralph = str(Path(sys.executable).parent / "ralph")
-        subprocess.run([ralph, "auth", "-u", USER, "-p", PASSWORD, "-s", "all", "-M", "mailto:lc@example.org",
+        subprocess.run([str(RALPH), "auth", "-u", USER, "-p", PASSWORD, "-s", "all", "-M", "mailto:lc@example.org",
                         "-w"], env=self.env, check=True, capture_output=True, timeout=120)
         log = open(self.folder / "ralph.log", "ab")  # noqa: SIM115 - the child keeps it
         # uvicorn directly: `ralph runserver` always runs uvicorn's reloader (a development server)
-        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "ralph.api:app", "--host", "127.0.0.1",
+        self.proc = subprocess.Popen([str(PYTHON), "-m", "uvicorn", "ralph.api:app", "--host", "127.0.0.1",
                                       "--port", str(self.port)], env=self.env, stdout=log, stderr=log,
                                      cwd=self.folder, start_new_session=True)
         log.close()
