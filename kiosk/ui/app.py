@@ -79,6 +79,7 @@ class KioskUi(App):
 
     def on_stop(self) -> None:
         self.client.close()
+        self.speaker.close()
 
     # --- what the agent says ---------------------------------------------------------------
 
