@@ -16,12 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 GROUP = "Touchscreen (issue 6)"
 
 
-def probe(*args: str) -> dict:
+def probe(*args: str, **extra: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.json"
         env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
         env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_HOME=tmp,
-                   PYTHONPATH=str(ROOT))
+                   PYTHONPATH=str(ROOT), **extra)
         subprocess.run([sys.executable, "-m", "bench.ui_probe", args[0], str(out), *args[1:]], cwd=ROOT, env=env,
                        check=True, capture_output=True, timeout=3000)
         return dict(json.loads(out.read_text()))

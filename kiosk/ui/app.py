@@ -25,11 +25,12 @@ from kiosk.ui.screens.result import ResultScreen, result_lines
 from kiosk.ui.screens.staff import StaffScreen
 from kiosk.ui.speech import RATE, VOLUME, Sink, Speaker
 from kiosk.ui.texts import t
-from kiosk.ui.widgets import staff_extras
+from kiosk.ui.widgets import fresh_label, staff_extras
 from kiosk.ui.widgets.overlay import ResultOverlay
 
 log = logging.getLogger(__name__)
 SCREENS = Path(__file__).parent / "screens"
+assert fresh_label.FreshLabel  # registered with Kivy's Factory for the .kv files
 for _kv in ("common", "idle", "result", "pin", "staff", "register", "paused"):
     Builder.load_file(str(SCREENS / f"{_kv}.kv"))
 
