@@ -77,6 +77,7 @@ class KioskUi(App):
         self.client.start()
         Clock.schedule_interval(self._tick, 0.1)
         Clock.schedule_interval(lambda dt: self.report_audio(), AUDIO_REPORT_SECONDS)
+        Clock.schedule_once(lambda dt: self.speaker.warm(), 1)  # after the first frames
 
     def on_stop(self) -> None:
         self.client.close()

@@ -163,6 +163,7 @@ class RenderWorker:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()  # warm() and the speech thread may start it at once
 
     def render(self, text: str, language: str, rate: int, volume: int, is_tone: bool = False) -> bytes:
         request = json.dumps({"text": text, "language": language, "rate": rate, "volume": volume,
@@ -188,10 +189,12 @@ class RenderWorker:
         raise OSError("speech renderer: unreachable")  # the loop returns or raises
 
     def _started(self) -> subprocess.Popen[bytes]:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen([sys.executable, "-m", "kiosk.ui.speech_worker"], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        return self._proc
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = subprocess.Popen([sys.executable, "-m", "kiosk.ui.speech_worker"],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL)
+            return self._proc
 
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
@@ -246,12 +249,16 @@ class Speaker:
     def close(self) -> None:
         self.renderer.close()
 
-    def _run(self) -> None:
+    def warm(self) -> None:
+        """Start the renderer now (it loads pypinyin), not at the first resident's tap. The
+        screen calls it after its first frame: at start-up the two compete for the cores."""
         if self.enabled:
             try:
-                self.renderer._started()  # loads pypinyin there before the first tap
+                self.renderer._started()
             except OSError as err:
                 self._done(str(err))
+
+    def _run(self) -> None:
         while True:
             with self._wake:
                 while self._job is None:
