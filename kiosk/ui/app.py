@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ class KioskUi(App):
         self.client.start()
         Clock.schedule_interval(self._tick, 0.1)
         Clock.schedule_interval(lambda dt: self.report_audio(), AUDIO_REPORT_SECONDS)
-        Clock.schedule_once(lambda dt: self.speaker.warm(), 1)  # after the first frames
+        Clock.schedule_once(lambda dt: threading.Thread(target=self.speaker.warm, daemon=True).start(), 1)
 
     def on_stop(self) -> None:
         self.client.close()
