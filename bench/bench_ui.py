@@ -52,7 +52,8 @@ def run(quick: bool) -> list[Result]:
                     "latency). The whole sentence is rendered before playing, so this grows with its length."),
         Result(GROUP, f"UI memory after {n} results (RSS, agent in the same process in this probe)", ui["rss"],
                "MB", "bare Kivy window", base["rss"], "≤ 200 MB", ui["rss"] <= 200,
-               note=f"{ui['rss_start']:.0f} MB before the first tap. pypinyin is no longer in this process (its "
+               note=f"Before this pass: 466 MB. {ui['rss_start']:.0f} MB before the first tap. pypinyin is no longer "
+                    "in this process (its "
                     "renderer process: next line). tracemalloc over 200 taps: Python objects grow by about 1 MB; "
                     "the rest of the growth is native, under offscreen Mesa llvmpipe (docs/ui.md, Memory)."),
         Result(GROUP, "speech renderer process memory (RSS; pypinyin, espeak-ng runs as its child)",
