@@ -4,10 +4,12 @@ card read → result drawn, RSS. ``hello`` mode measures a bare Kivy window as t
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 STARTED = time.perf_counter()
@@ -19,8 +21,11 @@ Config.set("graphics", "height", "800")
 from kivy.clock import Clock  # noqa: E402
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | None = 0) -> float:
+    """The resident memory of this process (or of ``pid``), MB; 0 when there is none."""
+    if pid is None:
+        return 0.0
+    for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
@@ -58,6 +63,7 @@ def kiosk(out: Path, taps: int) -> None:
     cards = [county.qr(county.credential()) for _ in range(20)]
     result: dict[str, object] = {}
     latencies: list[float] = []
+    agent: list[float] = []  # read → the agent's answer (verified, signed, committed)
     spoken: list[float] = []  # read → the rendered sentence handed to the sound sink (its first sample)
     heard = threading.Event()
     sink = RecordingSink(on_play=lambda wav: heard.set(), keep=False)
@@ -75,11 +81,15 @@ def kiosk(out: Path, taps: int) -> None:
 
         def measure() -> None:
             time.sleep(1.0)
+            result["rss_start"] = rss_mb()
+            if os.environ.get("LC_TRACEMALLOC"):  # where memory goes: Python objects vs the rest
+                tracemalloc.start()
             for i in range(taps):
                 goal = app.results_seen + 1
                 heard.clear()
                 t0 = time.perf_counter()
                 answer = running.agent.on_read(CardRead("qr", "bench", text=cards[i % len(cards)]))
+                agent.append(time.perf_counter() - t0)
                 while app.results_seen < goal and time.perf_counter() - t0 < 10:
                     time.sleep(0.0005)
                 drawn = threading.Event()
@@ -92,7 +102,12 @@ def kiosk(out: Path, taps: int) -> None:
                     raise RuntimeError(f"tap {i}: nothing was spoken within 30 s")
                 spoken.append(time.perf_counter() - t0)
                 time.sleep(0.05)
-            result.update(latencies=latencies, spoken=spoken, rss=rss_mb())
+            result.update(latencies=latencies, agent=agent, spoken=spoken, rss=rss_mb(), renderer_rss=rss_mb(
+                app.speaker.renderer.pid()))
+            if tracemalloc.is_tracing():
+                result["python_growth"] = tracemalloc.get_traced_memory()[0] / 2**20
+                result["python_top"] = [str(s) for s in tracemalloc.take_snapshot().statistics("lineno")[:12]]
+                tracemalloc.stop()
 
         def first(dt: float) -> None:
             result["first_frame"] = time.perf_counter() - STARTED

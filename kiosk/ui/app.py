@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,12 @@ from kiosk.ui.screens.result import ResultScreen, result_lines
 from kiosk.ui.screens.staff import StaffScreen
 from kiosk.ui.speech import RATE, VOLUME, Sink, Speaker
 from kiosk.ui.texts import t
-from kiosk.ui.widgets import staff_extras
+from kiosk.ui.widgets import fresh_label, staff_extras
 from kiosk.ui.widgets.overlay import ResultOverlay
 
 log = logging.getLogger(__name__)
 SCREENS = Path(__file__).parent / "screens"
+assert fresh_label.FreshLabel  # registered with Kivy's Factory for the .kv files
 for _kv in ("common", "idle", "result", "pin", "staff", "register", "paused"):
     Builder.load_file(str(SCREENS / f"{_kv}.kv"))
 
@@ -76,9 +78,11 @@ class KioskUi(App):
         self.client.start()
         Clock.schedule_interval(self._tick, 0.1)
         Clock.schedule_interval(lambda dt: self.report_audio(), AUDIO_REPORT_SECONDS)
+        Clock.schedule_once(lambda dt: threading.Thread(target=self.speaker.warm, daemon=True).start(), 1)
 
     def on_stop(self) -> None:
         self.client.close()
+        self.speaker.close()
 
     # --- what the agent says ---------------------------------------------------------------
 

@@ -7,14 +7,20 @@ rules (espeak-ng issue 1236). Why not pre-rendered clips: docs/ui.md.
 
 Every sentence is rendered to a WAV first (``espeak-ng --stdout``) and then played by a
 sink — ``aplay`` on the kiosk, a recording sink in tests — so "did it play?" has an answer:
-espeak-ng itself exits 0 with no sound device, aplay does not. One worker thread; a new
-sentence cuts the old one short."""
+espeak-ng itself exits 0 with no sound device, aplay does not.
+
+Nothing of this runs on the screen's main thread. The pinyin conversion and espeak-ng run in
+a renderer process of their own (``kiosk.ui.speech_worker``: pypinyin is never imported by
+the screen's process); one thread here hands it the newest sentence and plays what comes
+back. A newer sentence replaces one not yet spoken and cuts a playing one short."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -150,6 +156,61 @@ def tone(volume: int = VOLUME[2], seconds: float = 0.6, hz: int = 660, rate: int
     return data.getvalue()
 
 
+class RenderWorker:
+    """The renderer process (``kiosk.ui.speech_worker``), started on first use and again if
+    it died. ``render`` blocks on a pipe (the interpreter lock is free meanwhile) and raises
+    OSError with the reason when nothing came back."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()  # warm() and the speech thread may start it at once
+
+    def render(self, text: str, language: str, rate: int, volume: int, is_tone: bool = False) -> bytes:
+        request = json.dumps({"text": text, "language": language, "rate": rate, "volume": volume,
+                              "tone": is_tone}, ensure_ascii=False).encode() + b"\n"
+        for attempt in (1, 2):
+            proc = self._started()
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(request)
+                proc.stdin.flush()
+                head = json.loads(proc.stdout.readline() or b"null")
+                if head is None:
+                    raise OSError("the speech renderer ended")
+                wav = proc.stdout.read(head["size"]) if head["size"] else b""
+            except (OSError, ValueError) as err:
+                self.close()
+                if attempt == 2:
+                    raise OSError(f"speech renderer: {err}") from err
+                continue
+            if not head["ok"]:
+                raise OSError(head["error"])
+            return wav
+        raise OSError("speech renderer: unreachable")  # the loop returns or raises
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = subprocess.Popen([sys.executable, "-m", "kiosk.ui.speech_worker"],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                              stderr=subprocess.DEVNULL)
+            return self._proc
+
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()  # the worker ends at the end of its input
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 class Speaker:
     def __init__(self, enabled: bool = True, sink: Sink | None = None, rate: int = RATE[2],
                  volume: int = VOLUME[2]) -> None:
@@ -166,6 +227,7 @@ class Speaker:
         self._generation = 0
         self._wake = threading.Condition()
         self._stop = threading.Event()
+        self.renderer = RenderWorker()
         self._thread = threading.Thread(target=self._run, name="speech", daemon=True)
         self._thread.start()
 
@@ -184,6 +246,18 @@ class Speaker:
             self._stop.set()  # cut the current sentence short
             self._wake.notify()
 
+    def close(self) -> None:
+        self.renderer.close()
+
+    def warm(self) -> None:
+        """Start the renderer now (it loads pypinyin), not at the first resident's tap. The
+        screen calls it after its first frame: at start-up the two compete for the cores."""
+        if self.enabled:
+            try:
+                self.renderer._started()
+            except OSError as err:
+                self._done(str(err))
+
     def _run(self) -> None:
         while True:
             with self._wake:
@@ -195,7 +269,7 @@ class Speaker:
                 stop = self._stop
             asked = time.monotonic()
             try:
-                wav = tone(self.volume) if is_tone else render(text, language, self.rate, self.volume)
+                wav = self.renderer.render(text, language, self.rate, self.volume, is_tone)
             except OSError as err:
                 self._done(str(err))
                 continue

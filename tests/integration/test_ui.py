@@ -77,6 +77,18 @@ class TestResidents:
         assert said(language, "今年在本馆累计", "This year at this venue") in spoken  # the hours too
         assert 1 <= r["wavs"] and s["checkin_wav"] > 22050 * 2 * 2  # over 2 s of rendered audio reached the sink
 
+    def test_speech_is_rendered_outside_the_screens_process(self, seen) -> None:
+        """pypinyin (57 MB, Python-heavy) never in the screen's process or on its main thread."""
+        _, s = seen
+        apart = s["speech_apart"]
+        assert not apart["pypinyin_here"]
+        assert apart["renderer"] and apart["renderer"] != apart["screen"]
+
+    def test_a_changed_headline_gets_a_new_texture(self, seen) -> None:
+        """Uploading into a texture still drawn waited up to 1.35 s under llvmpipe (docs/ui.md)."""
+        _, s = seen
+        assert s["headline_texture_new"]
+
     def test_repeat_button_speaks_again(self, seen) -> None:
         _, s = seen
         assert s["repeat_wavs"] == s["checkin"]["wavs"] + 1

@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 import subprocess
+import time
 import wave
 
 import pytest
@@ -113,3 +114,43 @@ def test_aplay_without_a_sound_card_fails_loudly() -> None:
     import threading
 
     assert sink.play(speech.tone(), threading.Event())  # a reason, not ""
+
+
+def test_the_renderer_process_is_started_again_after_it_died() -> None:
+    """The renderer (pypinyin, espeak-ng) is a process of its own; killed, the next sentence
+    starts a new one and is still spoken whole into the sink."""
+    import os
+    import signal
+
+    sink = speech.RecordingSink()
+    speaker = speech.Speaker(True, sink)
+    try:
+        speaker.say("签到成功", "zh_CN")
+        assert speaker.idle() and 1 == len(sink.wavs)
+        first = speaker.renderer.pid()
+        assert first and first != os.getpid()
+        os.kill(first, signal.SIGKILL)
+        os.waitpid(first, 0)
+        speaker.last_at = 0.0
+        speaker.say("签退成功", "zh_CN")
+        assert speaker.idle() and speaker.last_ok, speaker.last_error
+        assert 2 == len(sink.wavs) and len(sink.wavs[1]) > 22050
+        assert speaker.renderer.pid() not in (None, first)
+    finally:
+        speaker.close()
+
+
+def test_a_newer_answer_replaces_one_not_yet_spoken() -> None:
+    sink = speech.RecordingSink()
+    speaker = speech.Speaker(True, sink)
+    try:
+        newest = speech.render("重复刷卡", "zh_CN")
+        for text in ("签到成功", "签退成功", "重复刷卡"):
+            speaker.say(text, "zh_CN")
+        deadline = time.monotonic() + 60
+        while newest not in sink.wavs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert newest == sink.wavs[-1]
+        assert len(sink.wavs) <= 2  # the first may have been under way; the middle one is never spoken
+    finally:
+        speaker.close()

@@ -213,6 +213,11 @@ def flows(d: Driver, app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent:
     yield from d.spoken(1)
     d.look("checkin")
     seen["checkin_wav"] = len(d.sink.wavs[-1])
+    # speech is rendered in a process of its own: pypinyin never loaded into the screen's
+    seen["speech_apart"] = {"pypinyin_here": "pypinyin" in sys.modules, "renderer": app.speaker.renderer.pid(),
+                            "screen": os.getpid()}
+    headline = app.root.get_screen("result").ids.banner.ids.headline_label
+    checkin_texture = headline.texture
     yield from d.press(app.root.get_screen("result").ids.repeat)  # 再听一遍
     yield from d.spoken(2)
     seen["repeat_wavs"] = len(d.sink.wavs)
@@ -235,6 +240,8 @@ def flows(d: Driver, app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent:
     tap(resident)
     yield from d.shown()
     d.look("checkout")
+    # a same-size headline gets a new texture, never an upload into the one a frame draws from
+    seen["headline_texture_new"] = headline.texture is not checkin_texture  # same size in zh_CN: 7 characters
     yield 11  # past the result time: a rating waits
     seen["rating_still_up"] = app.root.current == "result" and bool(result.rating_for)
     yield from d.press(result.ids.face4)

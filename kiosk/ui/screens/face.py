@@ -33,9 +33,19 @@ class FaceButton(Button):
         self.bind(pos=self.draw, size=self.draw, score=self.draw)
 
     def face_area(self) -> float:
-        return min(self.height - dp(16), dp(88))
+        # from the row's shown height, not the current one: the row folds to 0 between
+        # check-outs, and a changed padding would render the word's texture again (a frame
+        # of ~30 ms a face on this machine; docs/ui.md, Memory and latency)
+        return min(dp(theme.TARGET) - dp(16), dp(88))
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.parent is not None and self.parent.opacity == 0:
+            return False  # folded away with its row (not `disabled`: that too renders the word again)
+        return bool(super().on_touch_down(touch))
 
     def draw(self, *_: Any) -> None:
+        if self.height <= 0:
+            return  # folded: the face drawn for the shown row stays, invisible with the row
         side = self.face_area()
         r = side / 2
         cx, cy = self.x + dp(14) + r, self.center_y

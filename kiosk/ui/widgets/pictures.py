@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
+from kivy.clock import Clock
+from kivy.graphics import Canvas, Color, Ellipse, Line, Rectangle, RoundedRectangle
 from kivy.metrics import dp
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.widget import Widget
@@ -19,17 +20,37 @@ WAVES = (0.0, 0.27, 0.45, 1.0)
 
 
 class Drawn(Widget):
+    """A picture per ``kind``, drawn once for a place and size and then kept: a result that
+    shows a kind already seen swaps a finished group of instructions in, and creates none
+    (docs/ui.md, Memory). Changes of place, size, kind and ink within one frame draw once."""
+
     kind = StringProperty("")
     ink = ListProperty(list(theme.INK))
 
     def __init__(self, **kwargs: Any) -> None:
+        self._drawn: dict[tuple[str, tuple[float, ...]], Canvas] = {}
+        self._geometry: tuple[float, ...] = ()
+        self._showing: Canvas | None = None
+        self._trigger = Clock.create_trigger(self.redraw, -1)
         super().__init__(**kwargs)
-        self.bind(pos=self.redraw, size=self.redraw, kind=self.redraw, ink=self.redraw)
+        self.bind(pos=self._trigger, size=self._trigger, kind=self._trigger, ink=self._trigger)
 
     def redraw(self, *_: Any) -> None:
-        self.canvas.clear()
-        with self.canvas:
-            getattr(self, "draw_" + self.kind.replace("-", "_"), self.draw_nothing)()
+        geometry = (*self.pos, *self.size)
+        if geometry != self._geometry:  # moved or resized: every kept picture is out of place
+            self._drawn.clear()
+            self._geometry = geometry
+        key = (self.kind, tuple(self.ink))
+        group = self._drawn.get(key)
+        if group is None:
+            group = Canvas()
+            with group:
+                getattr(self, "draw_" + self.kind.replace("-", "_"), self.draw_nothing)()
+            self._drawn[key] = group
+        if group is not self._showing:
+            self.canvas.clear()
+            self.canvas.add(group)
+            self._showing = group
 
     def draw_nothing(self) -> None:
         pass
