@@ -198,8 +198,9 @@ def scripted_day(venue: Venue) -> dict[str, Any]:
         manual = client.call("attendance.manual", token=login["token"],
                              learner_code=ids.learner_code(330_100_999_999), reason="forgot-card", minutes=60)
         scene.say("volunteer", f"records a resident without a card (record {manual['record_id'][:8]}…)")
-        walkin = client.call("walkin.enroll", token=login["token"])
-        scene.say("volunteer", f"enrols a walk-in: temporary learner id {walkin['learner']}")
+        walkin = client.call("walkin.enroll", token=login["token"], consent=True, minor=False)
+        scene.say("volunteer", f"enrols a walk-in who read the privacy notice and agreed: temporary learner id "
+                               f"{walkin['learner']}, signed slip {walkin['qr_text'][:12]}…")
         time.sleep(2.2)  # past the debounce window
         name, qr = cards.residents[1]
         out = client.call("tap", text=qr)
