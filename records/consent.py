@@ -70,7 +70,7 @@ class Answer:
         if not all(isinstance(v, bool) for v in values):
             raise ConsentRefused("同意与否请用是/否", "consent, minor and guardian_consent are true or false",
                                  "bad-request")
-        return cls(*values)
+        return cls(values[0] is True, values[1] is True, values[2] is True)
 
 
 def check(answer: Answer | None) -> Answer:

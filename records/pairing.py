@@ -51,7 +51,8 @@ def pair(checkout: Record, records: Iterable[Record], sessions: dict[str, dict[s
     ``session.opened`` body."""
     learner, venue = checkout.data["learner"], checkout.event["venue"]
     out_at = parse_time(checkout.event["time"])
-    checkins, ends = [], {}
+    checkins: list[Record] = []
+    ends: dict[str, list[Record]] = {}
     for rec in records:
         if rec.event["venue"] != venue or rec.data.get("learner") != learner:
             continue

@@ -193,8 +193,8 @@ class _Checker:
             self.fail(n, "weekday", "星期应为 1（周一）到 7（周日）", "weekday is 1 (Monday) to 7 (Sunday)")
             ok = False
         first, last = _day(row["term_start"]), _day(row["term_end"])
-        for column, value in (("term_start", first), ("term_end", last)):
-            if value is None:
+        for column, day_value in (("term_start", first), ("term_end", last)):
+            if day_value is None:
                 self.fail(n, column, "日期应为 YYYY-MM-DD", "a date is YYYY-MM-DD")
                 ok = False
         if first and last and last < first:
@@ -281,9 +281,9 @@ def find_course(body: dict[str, Any] | None, course_id: str) -> dict[str, Any] |
 
 def _falls_on(entry: dict[str, Any], day: date) -> bool:
     if "date" in entry:
-        return entry["date"] == day.isoformat()
-    return (entry["term_start"] <= day.isoformat() <= entry["term_end"]
-            and day.isoweekday() == int(entry["weekday"]))
+        return bool(entry["date"] == day.isoformat())
+    return bool(entry["term_start"] <= day.isoformat() <= entry["term_end"]
+                and day.isoweekday() == int(entry["weekday"]))
 
 
 def occurrences(body: dict[str, Any] | None, venue: str, day: date, zone: tzinfo) -> list[Occurrence]:
