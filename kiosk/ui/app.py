@@ -18,6 +18,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.ui import paused, theme
 from kiosk.ui.client import UiClient
+from kiosk.ui.screens.corrections import CorrectionsScreen
 from kiosk.ui.screens.idle import READER_POSITIONS, IdleScreen
 from kiosk.ui.screens.paused import PausedScreen
 from kiosk.ui.screens.pin import PinScreen
@@ -32,7 +33,7 @@ from kiosk.ui.widgets.overlay import ResultOverlay
 log = logging.getLogger(__name__)
 SCREENS = Path(__file__).parent / "screens"
 assert fresh_label.FreshLabel  # registered with Kivy's Factory for the .kv files
-for _kv in ("common", "idle", "result", "pin", "staff", "register", "paused"):
+for _kv in ("common", "idle", "result", "pin", "staff", "register", "paused", "corrections"):
     Builder.load_file(str(SCREENS / f"{_kv}.kv"))
 
 IDLE_WARNING_SECONDS = 15  # the staff screen warns this long before it locks itself
@@ -67,7 +68,8 @@ class KioskUi(App):
     def build(self) -> ScreenManager:
         self.title = "LearnCard"
         manager = ScreenManager(transition=NoTransition())
-        for screen in (IdleScreen(), ResultScreen(), PinScreen(), StaffScreen(), RegisterScreen(), PausedScreen()):
+        for screen in (IdleScreen(), ResultScreen(), PinScreen(), StaffScreen(), RegisterScreen(), PausedScreen(),
+                       CorrectionsScreen()):
             manager.add_widget(screen)
         manager.get_screen("idle").reader_position = self.reader_position
         self.staff_extras = staff_extras.install(manager.get_screen("staff"))
@@ -111,7 +113,7 @@ class KioskUi(App):
             self.root.current = "pin"
         elif self.root.current == "register":
             self.root.get_screen("register").show_result(result)
-        elif self.root.current in ("staff", "pin"):
+        elif self.root.current in ("staff", "pin", "corrections"):
             self.show_overlay(result)
         else:
             self.root.get_screen("result").show(result, self.language)
@@ -199,6 +201,10 @@ class KioskUi(App):
         self.root.get_screen("staff").start(login["staff_id"], self.language)
         self.root.current = "staff"
 
+    def show_corrections(self) -> None:
+        self.root.current = "corrections"
+        self.root.get_screen("corrections").start()
+
     def staff_acted(self, expires_in: float | None = None) -> None:
         """A staff request went through: the agent's idle clock starts again."""
         if self.staff_token:
@@ -212,7 +218,7 @@ class KioskUi(App):
 
     def staff_locked(self) -> None:
         self.staff_token = ""
-        if self.root.current in ("staff", "pin"):
+        if self.root.current in ("staff", "pin", "corrections"):
             self.show_idle()
 
     # --- sound ------------------------------------------------------------------------------

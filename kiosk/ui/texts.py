@@ -49,6 +49,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "walkin": ("新学员登记", "Enrol a walk-in"),
     "figures": ("今日统计", "Today's figures"),
     "lock": ("退出", "Lock"),
+    "correct": ("更正", "Correct"),
     "course": ("课程名称", "Course title"),
     "learner_code": ("学习码（13位）", "Learner code (13 digits)"),
     "figures_text": ("签到 {checkins} 人次，签退 {checkouts} 人次，学员 {learners} 人，认定 {minutes} 分钟",

@@ -50,7 +50,8 @@ def said(language: str, zh: Any, en: Any) -> Any:
 
 
 SCREENS = ["idle", "checkin", "draining", "duplicate", "rejected", "checkout", "rated", "pin", "staff", "overlay",
-           "roster", "keypad_bad_code", "manual", "walkin", "figures", "closed", "idle_warning", "locked", "lockout",
+           "roster", "keypad_bad_code", "manual", "walkin", "figures", "corrections", "void_reason",
+           "void_confirm", "voided", "closed", "idle_warning", "locked", "lockout",
            "paused_clock", "paused_reader", "language_toggled"]
 
 
@@ -177,6 +178,26 @@ class TestStaff:
         assert "idle" == s["locked"]["screen"]
         assert said(language, "后再试", "try again in") in s["lockout"]["error"]
         assert s["lockout_keys_disabled"] and s["lockout_counts_down"]
+
+
+class TestCorrections:
+    def test_staff_void_a_check_in_on_the_touchscreen(self, seen) -> None:
+        """更正 → 作废 on the first check-in → a reason → 确定作废: a signed correction naming the
+        staff member and the reason; the row shows voided, the original is still listed."""
+        language, s = seen
+        assert "corrections" == s["corrections"]["screen"]
+        assert said(language, "更正", "Correct") in s["corrections"]["title"]
+        assert s["void_rows"] >= 3  # check-ins, the check-out and the manual attendance of today
+        assert said(language, "为什么作废", "Why?") in s["void_reason"]["prompt"]
+        assert said(language, "记错了人", "recorded for the wrong person") == s["void_reason_text"]
+        assert said(language, "原记录保留", "the original stays") in s["void_confirm"]["prompt"]
+        assert [{"target": s["void_target"], "reason": "wrong-learner", "staff_id": "s-0001",
+                 "action": "void"}] == s["corrections_made"]
+        assert said(language, "已作废", "Voided") in s["voided"]["output"]
+        assert "2" in s["voided"]["output"]  # the check-in took its check-out with it
+        assert s["voided_row_disabled"]
+        greyed = [w for w in s["voided"]["widgets"] if w["kind"] == "button" and w.get("disabled")]
+        assert greyed and all(w["text"] == said(language, "已作废", "Void") for w in greyed)
 
 
 class TestFaults:

@@ -55,6 +55,7 @@ from kiosk.ui.widgets.banner import Banner  # noqa: E402
 from kiosk.ui.widgets.numpad import NumPad, NumPadPopup  # noqa: E402
 from records import programme  # noqa: E402
 from records.ids import learner_code  # noqa: E402
+from records.record import parse_unverified  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
 
@@ -306,6 +307,7 @@ def flows(d: Driver, app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent:
     yield from d.press(staff.ids.figures)
     yield from d.until("the figures", lambda: "人次" in staff.output or "check-ins" in staff.output)
     d.look("figures")
+    yield from corrections(d, app, agent)
     yield from d.press(app.staff_extras.ids.louder)
     yield from d.until("the test tone", lambda: app.speaker.health()["last_ok"] is not None)
     seen["volume_after_louder"] = app.speaker.volume
@@ -358,6 +360,46 @@ def flows(d: Driver, app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent:
     yield from d.press(app.root.get_screen("idle").ids.language)
     yield 0.6
     d.look("language_toggled")
+
+
+def corrections(d: Driver, app: KioskUi, agent: Any) -> Steps:
+    """更正: staff void the first resident's check-in (the oldest row) with a reason, confirm,
+    and the list shows it voided; the journal holds the signed correction."""
+    seen = d.seen
+    yield from d.press(app.root.get_screen("staff").ids.correct)
+    screen = app.root.get_screen("corrections")
+    rows = screen.ids.rows
+
+    def void_buttons() -> list[Any]:
+        return [b for b in reversed(rows.children) if hasattr(b, "record_id")]
+
+    yield from d.until("today's attendance", lambda: app.root.current == "corrections" and bool(void_buttons()))
+    d.look("corrections")
+    with agent.lock:
+        target = agent.journal.conn.execute(
+            "SELECT id FROM records WHERE type = 'attendance.checkin' ORDER BY epoch, seq LIMIT 1").fetchone()[0]
+    button = next(b for b in void_buttons() if b.record_id == target)
+    seen["void_rows"] = len(void_buttons())
+    yield from d.press(button)
+    yield from d.until("the reasons", lambda: not void_buttons() and len(rows.children) > 2)
+    d.look("void_reason")
+    reason = list(reversed(rows.children))[0]  # the first reason offered
+    seen["void_reason_text"] = reason.text
+    yield from d.press(reason)
+    yield from d.until("the confirm step", lambda: len(rows.children) == 2)
+    d.look("void_confirm")
+    yield from d.press(list(reversed(rows.children))[0])  # 确定作废
+    yield from d.until("the void", lambda: bool(screen.output) and bool(void_buttons()))
+    d.look("voided")
+    seen["voided_row_disabled"] = next(b for b in void_buttons() if b.record_id == target).disabled
+    with agent.lock:
+        tokens = [r[0] for r in agent.journal.conn.execute("SELECT token FROM records WHERE type = 'correction'")]
+    seen["corrections_made"] = [{"target": c.data["target"], "reason": c.data["reason"],
+                                 "staff_id": c.data["staff_id"], "action": c.data["action"]}
+                                for c in map(parse_unverified, tokens)]
+    seen["void_target"] = target
+    yield from d.press(screen.ids.back)
+    yield from d.until("the staff screen again", lambda: app.root.current == "staff")
 
 
 def agent_kill(d: Driver, app: KioskUi, kiosk: KioskSetup, county: TestCounty, agent_args: list[str]) -> Steps:

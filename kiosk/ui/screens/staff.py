@@ -63,10 +63,11 @@ class StaffScreen(Screen):
     label_manual = StringProperty("")
     label_walkin = StringProperty("")
     label_lock = StringProperty("")
+    label_correct = StringProperty("")
 
     def start(self, staff_id: str, language: str) -> None:
         self.title = t("staff_title", language, staff=staff_id)
-        for key in ("open", "close", "roster", "figures", "manual", "walkin", "lock"):
+        for key in ("open", "close", "roster", "figures", "manual", "walkin", "lock", "correct"):
             setattr(self, f"label_{key}", t({"open": "open_session", "close": "close_session"}.get(key, key), language))
         self.output, self.slip_texture = "", None
         self.clear_choices()
