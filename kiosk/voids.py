@@ -32,6 +32,8 @@ class Voids:
         tokens = self.journal.state.tokens_since((*KIOSK_VOIDABLE, "correction"), int(start.timestamp() * 1000))
         records = [parse_unverified(t) for t in tokens]
         voided = {r.data["target"] for r in records if r.type == "correction" and r.data["action"] == "void"}
+        # a voided check-in took its check-out with it
+        voided |= {r.id for r in records if r.type == "attendance.checkout" and r.data.get("checkin_id") in voided}
         day = self.clock.local_day(now)
         mine = [r for r in records if r.type in KIOSK_VOIDABLE
                 and parse_time(r.event["time"]).astimezone(self.clock.zone).date().isoformat() == day]

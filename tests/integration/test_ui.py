@@ -196,8 +196,9 @@ class TestCorrections:
         assert said(language, "已作废", "Voided") in s["voided"]["output"]
         assert "2" in s["voided"]["output"]  # the check-in took its check-out with it
         assert s["voided_row_disabled"]
+        assert 2 == s["voided_rows"]  # its check-out is listed voided too, and cannot be voided again
         greyed = [w for w in s["voided"]["widgets"] if w["kind"] == "button" and w.get("disabled")]
-        assert greyed and all(w["text"] == said(language, "已作废", "Void") for w in greyed)
+        assert greyed and all(w["text"] == said(language, "已作废", "Voided") for w in greyed)
 
 
 class TestFaults:

@@ -392,6 +392,7 @@ def corrections(d: Driver, app: KioskUi, agent: Any) -> Steps:
     yield from d.until("the void", lambda: bool(screen.output) and bool(void_buttons()))
     d.look("voided")
     seen["voided_row_disabled"] = next(b for b in void_buttons() if b.record_id == target).disabled
+    seen["voided_rows"] = sum(b.disabled for b in void_buttons())
     with agent.lock:
         tokens = [r[0] for r in agent.journal.conn.execute("SELECT token FROM records WHERE type = 'correction'")]
     seen["corrections_made"] = [{"target": c.data["target"], "reason": c.data["reason"],

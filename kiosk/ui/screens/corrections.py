@@ -21,7 +21,7 @@ WORDS = {
     "title": ("更正：今天的签到记录", "Correct: today's attendance"),
     "back": ("返回", "Back"),
     "void": ("作废", "Void"),
-    "voided": ("已作废", "Void"),
+    "voided": ("已作废", "Voided"),
     "none": ("今天本机还没有签到记录", "No attendance at this kiosk today"),
     "pick_row": ("点「作废」选择要作废的记录", "Touch “Void” on the record to void"),
     "row": ("{time}  {learner}  {kind}{minutes}", "{time}  {learner}  {kind}{minutes}"),
@@ -105,7 +105,9 @@ class CorrectionsScreen(Screen):
             label = Factory.BigLabel(text=text, halign="left", size_hint_y=None,
                                      color=theme.HINT_TEXT if row["voided"] else theme.INK)
             button = Factory.BigButton(text=w("voided" if row["voided"] else "void", lang), size_hint=(None, None),
-                                       width=dp(theme.TARGET) * 2, height=dp(theme.TARGET), disabled=row["voided"])
+                                       width=dp(theme.TARGET) * 2, height=dp(theme.TARGET), disabled=row["voided"],
+                                       disabled_color=theme.DISABLED_TEXT, background_disabled_normal="",
+                                       background_color=theme.DISABLED_BUTTON if row["voided"] else theme.BUTTON)
             button.record_id = row["record_id"]
             if not row["voided"]:
                 button.bind(on_release=lambda _b, r=row, rs=today["reasons"]: self.ask_reason(r, rs))
