@@ -51,7 +51,7 @@ def said(language: str, zh: Any, en: Any) -> Any:
 
 SCREENS = ["idle", "checkin", "draining", "duplicate", "rejected", "checkout", "rated", "pin", "staff", "overlay",
            "roster", "keypad_bad_code", "manual", "walkin", "figures", "corrections", "void_reason",
-           "void_confirm", "voided", "closed", "idle_warning", "locked", "lockout",
+           "void_confirm", "voided", "void_refused", "closed", "idle_warning", "locked", "lockout",
            "paused_clock", "paused_reader", "language_toggled"]
 
 
@@ -199,6 +199,12 @@ class TestCorrections:
         assert 2 == s["voided_rows"]  # its check-out is listed voided too, and cannot be voided again
         greyed = [w for w in s["voided"]["widgets"] if w["kind"] == "button" and w.get("disabled")]
         assert greyed and all(w["text"] == said(language, "已作废", "Voided") for w in greyed)
+
+
+    def test_a_stale_row_voided_elsewhere_is_refused_in_words(self, seen) -> None:
+        language, s = seen
+        assert said(language, "这条记录已经作废", "This record is void already") == s["void_refused"]["output"]
+        assert 2 == s["corrections_after_refusal"]  # the one made elsewhere; none added by the refusal
 
 
 class TestFaults:

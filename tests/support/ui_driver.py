@@ -399,6 +399,22 @@ def corrections(d: Driver, app: KioskUi, agent: Any) -> Steps:
                                  "staff_id": c.data["staff_id"], "action": c.data["action"]}
                                 for c in map(parse_unverified, tokens)]
     seen["void_target"] = target
+    # the list on screen goes stale: the manual attendance is voided elsewhere meanwhile (a second
+    # staff member at another kiosk's socket); voiding it here is refused, in words
+    yield 0.5
+    stale = next(b for b in void_buttons() if not b.disabled)
+    with agent.lock:
+        agent.voids.void("s-0001", {"record_id": stale.record_id, "reason": "duplicate"})
+    yield from d.press(stale)
+    yield from d.until("the reasons", lambda: not void_buttons() and len(rows.children) > 2)
+    yield from d.press(list(reversed(rows.children))[0])
+    yield from d.until("the confirm step", lambda: len(rows.children) == 2)
+    yield from d.press(list(reversed(rows.children))[0])
+    yield from d.until("the refusal", lambda: screen.refused and bool(void_buttons()))
+    d.look("void_refused")
+    with agent.lock:
+        seen["corrections_after_refusal"] = agent.journal.conn.execute(
+            "SELECT count(*) FROM records WHERE type = 'correction'").fetchone()[0]
     yield from d.press(screen.ids.back)
     yield from d.until("the staff screen again", lambda: app.root.current == "staff")
 

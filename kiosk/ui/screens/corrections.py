@@ -11,7 +11,7 @@ from typing import Any
 from kivy.app import App
 from kivy.factory import Factory
 from kivy.metrics import dp
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import theme
@@ -57,6 +57,7 @@ class CorrectionsScreen(Screen):
     prompt = StringProperty("")
     output = StringProperty("")
     label_back = StringProperty("")
+    refused = BooleanProperty(False)  # the output is the agent's refusal (in ERROR_INK)
 
     @property
     def language(self) -> str:
@@ -80,6 +81,7 @@ class CorrectionsScreen(Screen):
                 return
             error = answer.get("error") or {}
             code = error.get("code", "")
+            self.refused = True
             self.output = w(code, self.language) if code in ("not-voidable", "already-void") else pick(
                 error, self.language)
             if code == "no-staff":
@@ -91,7 +93,7 @@ class CorrectionsScreen(Screen):
 
     def load(self, keep_output: bool = False) -> None:
         if not keep_output:
-            self.output = ""
+            self.output, self.refused = "", False
         self._call("attendance.today", self.show_list)
 
     # --- the three steps: list, reason, confirm ----------------------------------------------------
@@ -140,6 +142,7 @@ class CorrectionsScreen(Screen):
         rows = self.ids.rows
         rows.clear_widgets()
         rows.cols = cols
+        self.ids.scroll.scroll_y = 1  # the newest first, in sight
         return rows
 
     def _buttons(self, options: list[tuple[str, Callable[[], None]]]) -> None:
