@@ -405,7 +405,14 @@ def corrections(d: Driver, app: KioskUi, agent: Any) -> Steps:
     stale = next(b for b in void_buttons() if not b.disabled)
     with agent.lock:
         agent.voids.void("s-0001", {"record_id": stale.record_id, "reason": "duplicate"})
-    yield from d.press(stale)
+    for _ in range(3):  # on the 7" panel a press right after the list's rebuild was seen to miss (see report)
+        yield from d.press(stale)
+        end = time.monotonic() + 5
+        while void_buttons() and time.monotonic() < end:
+            yield 0.1
+        if not void_buttons():
+            break
+    seen["stale_presses"] = _ + 1
     yield from d.until("the reasons", lambda: not void_buttons() and len(rows.children) > 2)
     yield from d.press(list(reversed(rows.children))[0])
     yield from d.until("the confirm step", lambda: len(rows.children) == 2)
