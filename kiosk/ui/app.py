@@ -184,9 +184,11 @@ class KioskUi(App):
         self.root.current = "paused" if self.paused_causes else "idle"
         self.refresh()
 
-    def show_register(self) -> None:
+    def show_register(self, course: dict[str, Any] | None = None) -> None:
+        """报名: the week's list, or (from the idle screen's next courses) one course at once."""
         self.root.current = "register"
-        self.root.get_screen("register").start()
+        self.root.get_screen("idle").ask_again()
+        self.root.get_screen("register").start(course)
 
     def toggle_language(self) -> None:
         self.language = "en" if self.language == "zh_CN" else "zh_CN"

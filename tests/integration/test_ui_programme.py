@@ -47,6 +47,21 @@ class TestRegistration:
         assert said(language, "报名", "Register") == s["idle_register"]["register"]
         assert "register" == s["register"]["screen"]
 
+    def test_the_idle_screen_lists_the_next_courses_and_its_button_arms_one(self, seen) -> None:
+        """The next courses that take registrations (title, day and time, places) on the idle
+        screen itself; pressing one's 报名 opens the registration screen with that course armed."""
+        language, s = seen
+        rows = s["idle_courses"]
+        assert 1 <= len(rows) <= 3
+        assert [said(language, "《智能手机入门》 周一 09:00–10:30\n已报 0/2", "《Smartphone basics》 Mon 09:00–10:30\n0/2 registered"),
+                said(language, "报名", "Register")] == rows[0]
+        assert any(said(language, "书法", "Calligraphy") in r[0] and said(language, "周三", "Wed") in r[0] for r in rows)
+        assert not any(said(language, "太极拳", "Tai chi") in r[0] for r in rows)  # takes no registrations
+        assert "register" == s["idle_register_pressed"]["screen"]
+        assert said(language, "请刷卡或扫码完成报名：《智能手机入门》", "Now tap your card to register: Smartphone basics") \
+            in s["idle_register_pressed"]["prompt"]
+        assert "phone-basics" == s["idle_intent"]
+
     def test_a_place_then_the_waiting_list(self, seen) -> None:
         language, s = seen
         assert said(language, "请刷卡或扫码完成报名", "Now tap your card to register") in s["register_armed"]["prompt"]

@@ -10,6 +10,7 @@ Run as its own process (Kivy's window is global):
 from __future__ import annotations
 
 import json
+import os  # noqa: E402
 import sys
 import tempfile
 import threading
@@ -20,8 +21,9 @@ from typing import Any
 
 from kivy.config import Config
 
-Config.set("graphics", "width", "1280")
-Config.set("graphics", "height", "800")
+PANEL = os.environ.get("LC_PANEL", "1280x800").split("x")  # 1024x600 for the small panel's screenshots
+Config.set("graphics", "width", PANEL[0])
+Config.set("graphics", "height", PANEL[1])
 
 from kivy.clock import Clock  # noqa: E402 - after the window's size is set
 
@@ -93,11 +95,22 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     residents = [county.credential(name=n) for n in ("王*明", "李*英", "张*")]
     staff_card = county.credential(staff=True)
     yield 1.0
+    idle = app.root.get_screen("idle")
+    yield from until(lambda: idle.ids.courses.children)
     look("idle_register")
+    rows = list(reversed(idle.ids.courses.children))
+    seen["idle_courses"] = [[w.text for w in reversed(r.children)] for r in rows]
+    phone_row = next(r for r in rows if "智能手机入门" in r.children[-1].text or "Smartphone" in r.children[-1].text)
+    phone_row.children[0].dispatch("on_release")  # its 报名: the registration screen, that course armed
+    register = app.root.get_screen("register")
+    yield from until(lambda: agent.registrations.intent is not None and register.prompt)
+    look("idle_register_pressed")
+    seen["idle_intent"] = agent.registrations.intent.course_id
+    register.back()
+    yield 0.5
     app.show_register()
     yield 0.8
     look("register")
-    register = app.root.get_screen("register")
     phone = next(c for c in agent.registrations.courses()["courses"] if c["course_id"] == "phone-basics")
     for n, resident in enumerate(residents):
         register.arm(phone, "register", phone["title_en"] if language == "en" else phone["title_zh"])

@@ -39,6 +39,18 @@ def w(key: str, language: str, **values: object) -> str:
     return (en if language == "en" else zh).format(**values)
 
 
+def describe(c: dict[str, Any], lang: str) -> tuple[str, str, str]:
+    """A listed course's title, its day and time, and its places, in the screen's language
+    (the registration screen and the idle screen's next courses say them alike)."""
+    from datetime import date
+
+    title = c["title_en"] if lang == "en" and c["title_en"] else c["title_zh"]
+    day = w("weekday", lang).split()[date.fromisoformat(c["day"]).weekday()]
+    places = (w("open", lang, n=c["registered"]) if c["capacity"] is None
+              else w("full", lang) if c["full"] else w("places", lang, n=c["registered"], cap=c["capacity"]))
+    return title, f"{day} {c['start']}–{c['end']}", places
+
+
 class RegisterScreen(Screen):
     title = StringProperty("")
     back_text = StringProperty("")
@@ -49,11 +61,14 @@ class RegisterScreen(Screen):
     def language(self) -> str:
         return str(App.get_running_app().language)
 
-    def start(self) -> None:
+    def start(self, course: dict[str, Any] | None = None) -> None:
+        """The list; with ``course`` (报名 pressed on the idle screen) that course is armed at once."""
         lang = self.language
         self.title, self.back_text = w("title", lang), w("back", lang)
         self.prompt, self.answer = "", ""
         App.get_running_app().client.call("register.courses", self._listed)
+        if course is not None:
+            self.arm(course, "register", describe(course, lang)[0])
 
     def _listed(self, answer: dict[str, Any]) -> None:
         lang = self.language
@@ -69,14 +84,9 @@ class RegisterScreen(Screen):
             rows.add_widget(self._row(c, lang))
 
     def _row(self, c: dict[str, Any], lang: str) -> BoxLayout:
-        from datetime import date
-
-        title = c["title_en"] if lang == "en" and c["title_en"] else c["title_zh"]
-        day = w("weekday", lang).split()[date.fromisoformat(c["day"]).weekday()]
-        places = (w("open", lang, n=c["registered"]) if c["capacity"] is None
-                  else w("full", lang) if c["full"] else w("places", lang, n=c["registered"], cap=c["capacity"]))
+        title, when, places = describe(c, lang)
         row = BoxLayout(spacing=dp(theme.SPACING), size_hint_y=None, height=dp(theme.TARGET) + dp(14))
-        label = Factory.BigLabel(text=f"{title}\n{day} {c['start']}–{c['end']}  ·  {places}", halign="left",
+        label = Factory.BigLabel(text=f"{title}\n{when}  ·  {places}", halign="left",
                                  size_hint_y=1)
         row.add_widget(label)
         for action in ("register", "cancel"):
