@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 TEXTS: dict[str, tuple[str, str]] = {
+    "register": ("报名", "Register"),  # the idle screen's 报名 buttons
     "tap_here": ("请刷卡或出示二维码", "Tap your card or show your code"),
     "where_to_tap_below": ("把学习卡平放在屏幕下方的感应区，或把二维码对准摄像头",
                            "Hold the card flat on the reader below the screen, or show the QR code to the camera"),

@@ -19,14 +19,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module", params=["zh_CN", "en"])
+@pytest.fixture(scope="module", params=["zh_CN", "en", "zh_CN@1024x600"])
 def seen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
-    language = request.param
+    language, _, panel = request.param.partition("@")  # the small panel too: the idle screen's courses fit
     folder = tmp_path_factory.mktemp(f"ui-programme-{language}")
     out = folder / "seen.json"
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
-               KIVY_HOME=str(folder / "kivy"), PYTHONPATH=str(ROOT))
+               KIVY_HOME=str(folder / "kivy"), PYTHONPATH=str(ROOT), LC_PANEL=panel or "1280x800")
     args = [sys.executable, "-m", "tests.support.ui_programme_driver", str(out), language]
     if os.environ.get("LEARNCARD_SCREENSHOTS"):
         args.append(os.environ["LEARNCARD_SCREENSHOTS"])
@@ -53,7 +53,7 @@ class TestRegistration:
         language, s = seen
         rows = s["idle_courses"]
         assert 1 <= len(rows) <= 3
-        assert [said(language, "《智能手机入门》 周一 09:00–10:30\n已报 0/2", "《Smartphone basics》 Mon 09:00–10:30\n0/2 registered"),
+        assert [said(language, "《智能手机入门》\n周一 09:00–10:30 · 已报 0/2", "《Smartphone basics》\nMon 09:00–10:30 · 0/2 registered"),
                 said(language, "报名", "Register")] == rows[0]
         assert any(said(language, "书法", "Calligraphy") in r[0] and said(language, "周三", "Wed") in r[0] for r in rows)
         assert not any(said(language, "太极拳", "Tai chi") in r[0] for r in rows)  # takes no registrations
@@ -61,6 +61,8 @@ class TestRegistration:
         assert said(language, "请刷卡或扫码完成报名：《智能手机入门》", "Now tap your card to register: Smartphone basics") \
             in s["idle_register_pressed"]["prompt"]
         assert "phone-basics" == s["idle_intent"]
+        sizes = s["idle_sizes"]
+        assert min(sizes["button_dp"]) >= 80 and sizes["text_dp"] >= 26 and sizes["fits"], sizes
 
     def test_a_place_then_the_waiting_list(self, seen) -> None:
         language, s = seen

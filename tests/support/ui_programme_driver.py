@@ -26,6 +26,7 @@ Config.set("graphics", "width", PANEL[0])
 Config.set("graphics", "height", PANEL[1])
 
 from kivy.clock import Clock  # noqa: E402 - after the window's size is set
+from kivy.metrics import Metrics  # noqa: E402
 
 from kiosk.reader.base import CardRead  # noqa: E402
 from kiosk.ui.app import KioskUi  # noqa: E402
@@ -100,6 +101,11 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     look("idle_register")
     rows = list(reversed(idle.ids.courses.children))
     seen["idle_courses"] = [[w.text for w in reversed(r.children)] for r in rows]
+    label, button = rows[0].children[-1], rows[0].children[0]  # the elder-first sizes, on this panel
+    seen["idle_sizes"] = {"button_dp": [button.width / Metrics.dp, button.height / Metrics.dp],
+                          "text_dp": label.font_size / Metrics.dp,
+                          "fits": all(r.children[-1].texture_size[1] <= r.children[-1].height + 2
+                                      and r.y >= 0 for r in rows)}
     phone_row = next(r for r in rows if "智能手机入门" in r.children[-1].text or "Smartphone" in r.children[-1].text)
     phone_row.children[0].dispatch("on_release")  # its 报名: the registration screen, that course armed
     register = app.root.get_screen("register")

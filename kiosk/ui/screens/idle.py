@@ -44,7 +44,7 @@ class IdleScreen(Screen):
         self.instruction = t("tap_here", language)
         self.picture_caption = t(f"where_to_tap_{self.reader_position}", language)
         self.language_button = t("other_language", language)
-        self.register_button = "Register" if language == "en" else "报名"
+        self.register_button = t("register", language)
         state = state or {}
         self.venue = state.get("venue_name") or state.get("venue", "")
         open_sessions = state.get("sessions", [])
@@ -69,15 +69,19 @@ class IdleScreen(Screen):
             self.ask_again()
         self._show_courses()
 
-    def _show_courses(self) -> None:
+    def _show_courses(self, *_args: Any) -> None:
+        """As many of the next courses as fit with every 报名 a full target (3 on a 1280×800
+        panel, 2 on a 1024×600 one); the column's height is the screen's, not the rows'."""
         rows = self.ids.courses
         rows.clear_widgets()
-        for c in self.next_courses:
+        gap = dp(theme.SPACING) / 2
+        fit = max(1, int((rows.height + gap) // (dp(theme.TARGET) + gap)))
+        for c in getattr(self, "next_courses", [])[:fit]:  # (the kv rule may call before __init__ ends)
             title, when, places = describe(c, self._language)
             row = BoxLayout(spacing=dp(theme.SPACING))
-            row.add_widget(Factory.BigLabel(text=f"《{title}》 {when}\n{places}", halign="left", size_hint_y=1,
+            row.add_widget(Factory.BigLabel(text=f"《{title}》\n{when} · {places}", halign="left", size_hint_y=1,
                                             font_size=sp(theme.SMALL_TEXT)))
-            button = Factory.BigButton(text=self.register_button, size_hint_x=None, width=dp(200))
+            button = Factory.BigButton(text=self.register_button, size_hint_x=None, width=dp(140))
             button.bind(on_release=lambda _b, course=c: App.get_running_app().show_register(course))
             row.add_widget(button)
             rows.add_widget(row)
