@@ -65,6 +65,9 @@ class TestResidents:
         assert said(language, "下方", "below") in s["idle"]["picture_caption"]
         words = " ".join(w["text"] for w in s["idle"]["widgets"])
         assert not any(word in words for word in ("联网", "离线", "online", "offline"))  # staff's business
+        # no course of this programme takes registrations: no course list, the one 报名 stays
+        assert not any(w["text"].startswith("《智能手机入门》\n") for w in s["idle"]["widgets"])
+        assert said(language, "报名", "Register") == s["idle"]["register"]
 
     def test_check_in_greets_speaks_the_whole_answer_into_the_sink(self, seen) -> None:
         language, s = seen
