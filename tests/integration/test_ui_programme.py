@@ -8,37 +8,17 @@ With LEARNCARD_SCREENSHOTS=<folder> every screen is saved as a PNG there
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.ui_run import ROOT, run_driver, said
 
 
 @pytest.fixture(scope="module", params=["zh_CN", "en", "zh_CN@1024x600"])
 def seen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
     language, _, panel = request.param.partition("@")  # the small panel too: the idle screen's courses fit
     folder = tmp_path_factory.mktemp(f"ui-programme-{language}")
-    out = folder / "seen.json"
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
-               KIVY_HOME=str(folder / "kivy"), PYTHONPATH=str(ROOT), LC_PANEL=panel or "1280x800")
-    args = [sys.executable, "-m", "tests.support.ui_programme_driver", str(out), language]
-    if os.environ.get("LEARNCARD_SCREENSHOTS"):
-        args.append(os.environ["LEARNCARD_SCREENSHOTS"])
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert 0 == result.returncode, result.stderr[-3000:]
-    data = json.loads(out.read_text())
-    assert "error" not in data, data["error"]
-    return language, data
-
-
-def said(language: str, zh: str, en: str) -> str:
-    return en if language == "en" else zh
+    return language, run_driver("tests.support.ui_programme_driver", folder, language, timeout=300,
+                                env={"LC_PANEL": panel or "1280x800"})
 
 
 class TestRegistration:

@@ -6,37 +6,18 @@ by tests/support/ui_troubles_driver.py in its own process."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from tests.support.venue import ROOT
+from tests.support.ui_run import run_driver, said
 
 
 @pytest.fixture(scope="module", params=["zh_CN", "en"])
 def seen(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]]:
     language = request.param
     folder = tmp_path_factory.mktemp(f"ui-troubles-{language}")
-    out = folder / "seen.json"
-    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-    env.update(SDL_VIDEODRIVER="offscreen", KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1",
-               KIVY_HOME=str(folder / "kivy"), PYTHONPATH=str(ROOT))
-    args = [sys.executable, "-m", "tests.support.ui_troubles_driver", str(out), language]
-    if os.environ.get("LEARNCARD_SCREENSHOTS"):
-        args.append(os.environ["LEARNCARD_SCREENSHOTS"])
-    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
-    assert 0 == result.returncode, result.stderr[-3000:]
-    data = json.loads(out.read_text())
-    assert "error" not in data, data["error"]
-    return language, data
-
-
-def said(language: str, zh: str, en: str) -> str:
-    return en if language == "en" else zh
+    return language, run_driver("tests.support.ui_troubles_driver", folder, language, timeout=240)
 
 
 def test_residents_see_check_in_paused(seen) -> None:

@@ -25,7 +25,6 @@ PANEL = os.environ.get("LC_PANEL", "1280x800").split("x")  # 1024x600 for the sm
 Config.set("graphics", "width", PANEL[0])
 Config.set("graphics", "height", PANEL[1])
 
-from kivy.clock import Clock  # noqa: E402 - after the window's size is set
 from kivy.metrics import Metrics  # noqa: E402
 
 from kiosk.reader.base import CardRead  # noqa: E402
@@ -35,6 +34,7 @@ from records import programme  # noqa: E402
 from records.ids import learner_code  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
+from tests.support.ui_run import staff_cards_on_roster, step_through  # noqa: E402
 
 BASE = {"venue": "v-test", "title_en": "", "staff_id": "", "capacity": "", "registration": "none",
         "credit_rule": "standard", "date": "", "weekday": "1", "term_start": "2026-11-01", "term_end": "2026-12-31"}
@@ -229,29 +229,9 @@ def main() -> None:
     seen: dict[str, Any] = {}
     with kiosk.running() as running:
         app = KioskUi(kiosk.socket, language=language, speech=False)
-        original = county.credential
-
-        def credential(**kw: Any) -> Any:
-            cred = original(**kw)
-            if kw.get("staff"):
-                running.agent.docs.update("staff", kiosk.staff_roster({"s-0001": cred}, version=2).token)
-            return cred
-
-        county.credential = credential  # type: ignore[method-assign]
+        staff_cards_on_roster(county, kiosk, running.agent, version=2)
         steps = scenario(app, county, running.agent, seen, shots, language)
-
-        def advance(_dt: float) -> None:
-            try:
-                Clock.schedule_once(advance, next(steps))
-            except StopIteration:
-                app.stop()
-            except Exception as err:  # report, do not hang  # noqa: BLE001
-                import traceback
-
-                seen["error"] = repr(err) + traceback.format_exc()
-                app.stop()
-
-        Clock.schedule_once(advance, 0.5)
+        step_through(app, steps, seen)
         app.run()
     out.write_text(json.dumps(seen, ensure_ascii=False, indent=1))
 

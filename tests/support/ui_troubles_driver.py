@@ -29,7 +29,6 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
-from kivy.clock import Clock  # noqa: E402 - after the window's size is set
 
 from kiosk.reader.base import CardRead  # noqa: E402
 from kiosk.signer import write_key  # noqa: E402
@@ -38,6 +37,7 @@ from records import keys  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
+from tests.support.ui_run import staff_cards_on_roster, step_through  # noqa: E402
 
 
 def texts(screen: Any) -> dict[str, str]:
@@ -128,27 +128,9 @@ def main() -> None:
     seen: dict[str, Any] = {}
     with kiosk.running() as running:
         app = KioskUi(kiosk.socket, language=language, speech=False)
-        original = county.credential
-
-        def credential(**kw: Any) -> Any:  # the roster names the staff card the scenario makes
-            cred = original(**kw)
-            if kw.get("staff"):
-                running.agent.docs.update("staff", kiosk.staff_roster({"s-0001": cred}, version=3).token)
-            return cred
-
-        county.credential = credential  # type: ignore[method-assign]
+        staff_cards_on_roster(county, kiosk, running.agent, version=3)
         steps = scenario(app, county, running.agent, seen, shots, language)
-
-        def advance(_dt: float) -> None:
-            try:
-                Clock.schedule_once(advance, next(steps))
-            except StopIteration:
-                app.stop()
-            except Exception as err:  # report, do not hang  # noqa: BLE001
-                seen["error"] = repr(err)
-                app.stop()
-
-        Clock.schedule_once(advance, 0.5)
+        step_through(app, steps, seen)
         app.run()
     out.write_text(json.dumps(seen, ensure_ascii=False, indent=1, default=str))
 
