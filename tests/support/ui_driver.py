@@ -36,7 +36,6 @@ from kivy.config import Config  # noqa: E402
 Config.set("graphics", "width", PIXELS.split("x")[0])
 Config.set("graphics", "height", PIXELS.split("x")[1])
 
-from kivy.clock import Clock  # noqa: E402 - after the window's size is set
 from kivy.core.window import Window  # noqa: E402
 from kivy.metrics import Metrics  # noqa: E402
 from kivy.tests.common import UnitTestTouch  # noqa: E402
@@ -58,6 +57,7 @@ from records.ids import learner_code  # noqa: E402
 from records.record import parse_unverified  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
 from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
+from tests.support.ui_run import step_through  # noqa: E402
 
 Steps = Generator[float, None, None]
 PHONE = {"venue": "v-test", "course_id": "phone-basics", "title_zh": "智能手机入门", "title_en": "Smartphone basics",
@@ -468,18 +468,7 @@ def main() -> None:
     d = Driver(app, sink)
 
     def run(steps: Steps) -> None:
-        def advance(_dt: float) -> None:
-            try:
-                Clock.schedule_once(advance, next(steps))
-            except StopIteration:
-                app.stop()
-            except Exception as err:  # report, do not hang  # noqa: BLE001
-                import traceback
-
-                d.seen["error"] = repr(err) + "\n" + traceback.format_exc()[-1500:]
-                app.stop()
-
-        Clock.schedule_once(advance, 0.5)
+        step_through(app, steps, d.seen)
         started = time.monotonic()
         app.run()
         d.seen["seconds"] = time.monotonic() - started

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os  # noqa: E402
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Generator
@@ -33,8 +31,8 @@ from kiosk.ui.widgets.numpad import NumPad  # noqa: E402
 from records import programme  # noqa: E402
 from records.ids import learner_code  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
-from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
-from tests.support.ui_run import staff_cards_on_roster, step_through  # noqa: E402
+from tests.support.kiosk import STAFF_PIN  # noqa: E402
+from tests.support.ui_run import driver_start, staff_cards_on_roster, step_through  # noqa: E402
 
 BASE = {"venue": "v-test", "title_en": "", "staff_id": "", "capacity": "", "registration": "none",
         "credit_rule": "standard", "date": "", "weekday": "1", "term_start": "2026-11-01", "term_end": "2026-12-31"}
@@ -216,12 +214,7 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
 
 
 def main() -> None:
-    out, language = Path(sys.argv[1]), sys.argv[2]
-    shots = Path(sys.argv[3]) if len(sys.argv) > 3 else None
-    if shots is not None:
-        shots.mkdir(parents=True, exist_ok=True)
-    county = TestCounty()
-    kiosk = KioskSetup(county, Path(tempfile.mkdtemp(prefix="lc-ui-")) / "kiosk")
+    out, language, shots, county, kiosk = driver_start()
     kiosk.set("kiosk", "driven_clock", "2026-11-23T08:50:00+08:00")  # a Monday, before the first session
     kiosk.set("rules", "debounce_seconds", 60)
     kiosk.set("ui", "language", language)

@@ -67,3 +67,19 @@ def staff_cards_on_roster(county: Any, kiosk: Any, agent: Any, version: int) -> 
         return cred
 
     county.credential = credential
+
+
+def driver_start() -> tuple[Path, str, Path | None, Any, Any]:
+    """A driver's arguments (``OUT LANGUAGE [SCREENSHOTS]``) and a fresh county with a kiosk
+    in a temporary folder: ``(out, language, shots, county, kiosk)``."""
+    import tempfile
+
+    from tests.support.county import TestCounty
+    from tests.support.kiosk import KioskSetup
+
+    out, language = Path(sys.argv[1]), sys.argv[2]
+    shots = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+    county = TestCounty()
+    return out, language, shots, county, KioskSetup(county, Path(tempfile.mkdtemp(prefix="lc-ui-")) / "kiosk")

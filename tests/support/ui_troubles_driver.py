@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Generator
@@ -35,9 +33,9 @@ from kiosk.signer import write_key  # noqa: E402
 from kiosk.ui.app import KioskUi  # noqa: E402
 from records import keys  # noqa: E402
 from tests.support.county import TestCounty  # noqa: E402
-from tests.support.kiosk import STAFF_PIN, KioskSetup  # noqa: E402
+from tests.support.kiosk import STAFF_PIN  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
-from tests.support.ui_run import staff_cards_on_roster, step_through  # noqa: E402
+from tests.support.ui_run import driver_start, staff_cards_on_roster, step_through  # noqa: E402
 
 
 def texts(screen: Any) -> dict[str, str]:
@@ -111,12 +109,7 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
 
 
 def main() -> None:
-    out, language = Path(sys.argv[1]), sys.argv[2]
-    shots = Path(sys.argv[3]) if len(sys.argv) > 3 else None
-    if shots is not None:
-        shots.mkdir(parents=True, exist_ok=True)
-    county = TestCounty()
-    kiosk = KioskSetup(county, Path(tempfile.mkdtemp(prefix="lc-ui-")) / "kiosk")
+    out, language, shots, county, kiosk = driver_start()
     kiosk.set("ui", "language", language)
     kiosk.set("kiosk", "signing_public_key", keys.public_key_text(county.kiosk_key("k-test-1")))
     (kiosk.folder / "kiosk.key").unlink()
