@@ -83,13 +83,18 @@ def keeper(store: Store) -> Callable[[Record], bool]:
 
 def record_consent(store: Store, county: str, key: Ed25519PrivateKey, learner: str, *, notice: str,
                    retention_days: dict[str, int], minor: bool, guardian_consent: bool, how: str,
-                   now: datetime) -> str:
-    """Store a county-signed consent for ``learner``; a minor needs a guardian's consent."""
+                   now: datetime, guardian_age: int = consent.DEFAULT_GUARDIAN_AGE) -> str:
+    """Store a county-signed consent for ``learner``; a minor (under ``guardian_age``, the county's
+    ``privacy.guardian_age`` — the age the kiosks ask with) needs a guardian's consent."""
+    if guardian_age not in consent.GUARDIAN_AGES:
+        raise PrivacyError(f"监护人同意年龄须在 1 到 18 之间 / privacy.guardian_age {guardian_age}: expected 1..18 "
+                           "(14 by the PIPL)")
     if minor and not guardian_consent:
-        raise PrivacyError("未满十四周岁须监护人同意 / a minor needs a guardian's consent (--guardian-consent): "
-                           "nothing was recorded")
+        raise PrivacyError(f"未满 {guardian_age} 周岁须监护人同意 / under {guardian_age}, a guardian's consent is "
+                           "needed (--guardian-consent): nothing was recorded")
     body = {"learner": learner, "notice": notice, "collected": COLLECTED, "purposes": PURPOSES,
-            "retention_days": retention_days, "minor": minor, "guardian_consent": guardian_consent, "how": how}
+            "retention_days": retention_days, "minor": minor, "guardian_consent": guardian_consent,
+            "guardian_age": guardian_age, "how": how}
     token = _sign("consent", county, body, key, now)
     with store.tx() as tx:
         tx.execute("INSERT INTO consents VALUES (?,?,?)", (learner, token, int(now.timestamp() * 1000)))

@@ -24,14 +24,6 @@ def refusal(err: ConsentRefused) -> ControlError:
     return ControlError(err.zh, err.en, code=err.code)
 
 
-def answer_of(args: dict[str, Any]) -> Answer:
-    """The resident's checked answer from a request, or the refusal (nothing recorded)."""
-    try:
-        return consent.check(Answer.from_args(args))
-    except ConsentRefused as err:
-        raise refusal(err) from err
-
-
 class Consents:
     def __init__(self, notice: Notice, signer: Signer, journal: Any) -> None:
         self.notice = notice
@@ -40,6 +32,14 @@ class Consents:
 
     def shown(self) -> dict[str, Any]:
         return {"notice": self.notice.shown()}
+
+    def answer(self, args: dict[str, Any]) -> Answer:
+        """The resident's checked answer from a request, or the refusal (nothing recorded); a
+        minor is under the county's ``privacy.guardian_age``."""
+        try:
+            return consent.check(Answer.from_args(args), self.notice.guardian_age)
+        except ConsentRefused as err:
+            raise refusal(err) from err
 
     def needed(self, learner: str) -> bool:
         """True unless the learner consented at this kiosk to the current notice version."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from kiosk.consents import answer_of
 from kiosk.errors import ControlError
 from kiosk.journal_state import SessionRow
 from kiosk.taps import Taps, mask_learner
@@ -142,7 +141,7 @@ class Registrations:
         pending, self.pending = self.pending, None
         if pending is None or time.monotonic_ns() > pending.until_ns:
             raise ControlError("请重新点“报名”并刷卡", "please touch 报名 and tap the card again", code="no-pending")
-        answer = answer_of(args)
+        answer = self.consents.answer(args)
         course = programme.find_course(self.taps.docs.programme(), pending.intent.course_id) or {}
         base = {"name": pending.cred.name, "learner_masked": mask_learner(pending.cred.learner_code),
                 "course_id": pending.intent.course_id, "course": course.get("title_zh", ""), "advice": None}

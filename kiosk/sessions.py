@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk import timetable
-from kiosk.consents import answer_of
 from kiosk.errors import ControlError
 from kiosk.journal import Tx
 from kiosk.journal_state import SessionRow
@@ -249,7 +248,7 @@ class VenueOps:
     def walkin(self, staff_id: str, args: dict[str, Any]) -> dict[str, Any]:
         """Enrol a walk-in: the consent the resident gave on the staff's screen and the
         enrolment, in one transaction (no consent, or a minor without a guardian's: refused)."""
-        answer = answer_of(args)
+        answer = self.consents.answer(args)
         temp = "T" + "".join(secrets.choice("0123456789") for _ in range(12))
         data: dict[str, Any] = {"learner": temp, "temporary": True, "session_id": self._session_arg(args),
                                 "staff_id": staff_id}

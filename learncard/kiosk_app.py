@@ -61,11 +61,10 @@ def privacy_notice(privacy: dict[str, Any]) -> Notice:
     """The county's privacy notice from the [privacy] settings (its words, version, and what the
     consent record names as collected, for what, for how long)."""
     try:
-        retention = parse_retention(privacy["retention_days"])
+        return Notice(privacy["notice"], privacy["notice_zh"], privacy["notice_en"], tuple(privacy["collected"]),
+                      tuple(privacy["purposes"]), parse_retention(privacy["retention_days"]), privacy["guardian_age"])
     except ValueError as err:
         raise ConfigError(str(err)) from err
-    return Notice(privacy["notice"], privacy["notice_zh"], privacy["notice_en"], tuple(privacy["collected"]),
-                  tuple(privacy["purposes"]), retention)
 
 
 def make_readers(cfg: Config) -> list[Reader]:

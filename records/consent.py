@@ -6,7 +6,10 @@ as the enrolment; staff may record its withdrawal. The record names the **versio
 notice the resident was shown; the notice's words, what is collected, for what and for how
 long come from the county's settings (``[privacy]``, :class:`Notice`), never from this code.
 
-A minor (under 18) is recorded only with the guardian's consent.
+A minor — under the county's ``privacy.guardian_age`` (default 14: 个人信息保护法 art. 31,
+不满十四周岁未成年人的个人信息 needs a parent's or guardian's consent) — is recorded only with
+the guardian's consent. The kiosk asks with that age, the consent record names it
+(``guardian_age``), and the county desk's consent uses the same setting.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ DEFAULT_COLLECTED = ("learner code (pseudonymous)", "card id", "learner groups c
                      "check-in/check-out times and venue", "credited study minutes", "registrations",
                      "satisfaction scores")
 DEFAULT_PURPOSES = ("lifelong-learning record and study hours (学分银行)", "county statistics (统计制度)")
+DEFAULT_GUARDIAN_AGE = 14  # PIPL art. 31; a county may ask for a guardian up to 18 (privacy.guardian_age)
+GUARDIAN_AGES = range(1, 19)
 
 
 class ConsentRefused(RecordError):  # noqa: N818 — a refusal, said in zh_CN and en
@@ -46,10 +51,16 @@ class Notice:
     collected: tuple[str, ...] = DEFAULT_COLLECTED
     purposes: tuple[str, ...] = DEFAULT_PURPOSES
     retention_days: dict[str, int] = field(default_factory=dict)
+    guardian_age: int = DEFAULT_GUARDIAN_AGE  # under it, a guardian must consent too
+
+    def __post_init__(self) -> None:
+        if self.guardian_age not in GUARDIAN_AGES:
+            raise ValueError(f"监护人同意年龄须在 1 到 18 之间 / privacy.guardian_age {self.guardian_age}: "
+                             "expected 1..18 (14 by the PIPL)")
 
     def shown(self) -> dict[str, Any]:
-        """The notice as the screen shows it."""
-        return {"version": self.version, "zh_CN": self.zh_CN, "en": self.en}
+        """The notice as the screen shows it (the age question asks with ``guardian_age``)."""
+        return {"version": self.version, "zh_CN": self.zh_CN, "en": self.en, "guardian_age": self.guardian_age}
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class Answer:
         return cls(values[0] is True, values[1] is True, values[2] is True)
 
 
-def check(answer: Answer | None) -> Answer:
+def check(answer: Answer | None, guardian_age: int = DEFAULT_GUARDIAN_AGE) -> Answer:
     """The answer that allows recording, or the refusal to say on screen."""
     if answer is None:
         raise ConsentRefused("请先阅读个人信息告知并选择是否同意",
@@ -84,8 +95,8 @@ def check(answer: Answer | None) -> Answer:
                              "without consent to the privacy notice nothing is recorded",
                              "consent-refused")
     if answer.minor and not answer.guardian_consent:
-        raise ConsentRefused("未满 18 岁须监护人在场并同意", "under 18: a guardian must be present and agree",
-                             "guardian-needed")
+        raise ConsentRefused(f"未满 {guardian_age} 周岁须监护人在场并同意",
+                             f"under {guardian_age}: a guardian must be present and agree", "guardian-needed")
     return answer
 
 
@@ -96,7 +107,8 @@ def given_body(learner: str, temporary: bool, notice: Notice, answer: Answer, ho
     return {"v": 1, "learner": learner, "temporary": temporary, "status": GIVEN, "notice": notice.version,
             "collected": list(notice.collected), "purposes": list(notice.purposes),
             "retention_days": dict(sorted(notice.retention_days.items())), "minor": answer.minor,
-            "guardian_consent": answer.guardian_consent, "how": how, "staff_id": staff_id}
+            "guardian_consent": answer.guardian_consent, "guardian_age": notice.guardian_age, "how": how,
+            "staff_id": staff_id}
 
 
 def withdrawn_body(learner: str, temporary: bool, notice_version: str, staff_id: str) -> dict[str, Any]:

@@ -239,7 +239,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
          "retention_days": {"type": "object", "maxProperties": 40,
                             "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 36_600}},
          "minor": {"type": "boolean"},
-         "guardian_consent": {"type": "boolean"}},
+         "guardian_consent": {"type": "boolean"},
+         # optional (added in data version 1): the age under which ``minor`` was asked
+         "guardian_age": {"type": "integer", "minimum": 1, "maximum": 18}},
     ) | {"if": {"properties": {"status": {"const": "given"}}},
          "then": {"required": ["collected", "purposes", "retention_days", "minor", "guardian_consent"],
                   "not": {"properties": {"minor": {"const": True}, "guardian_consent": {"const": False}},

@@ -108,7 +108,8 @@ def learner_erase(ctx: click.Context, code: str, issuer_key: Path, reason: str, 
 @learner.command("consent")
 @click.argument("code")
 @ISSUER
-@click.option("--minor", is_flag=True, help="The learner is under 14: a guardian's consent is required.")
+@click.option("--minor", is_flag=True, help="The learner is under the county's privacy.guardian_age (14 unless "
+              "the county set another): a guardian's consent is required.")
 @click.option("--guardian-consent", is_flag=True, help="The guardian consented (for a minor).")
 @click.option("--how", type=click.Choice(["registration", "walk-in"]), default="registration", show_default=True,
               help="Where the resident consented.")
@@ -125,7 +126,8 @@ def learner_consent(ctx: click.Context, code: str, issuer_key: Path, minor: bool
         retention = parse_retention(cfg["privacy"]["retention_days"])
         record_consent(store, cfg["gateway"]["county"], _issuer(issuer_key), _learner(code),
                        notice=cfg["privacy"]["notice"], retention_days=retention,
-                       minor=minor, guardian_consent=guardian_consent, how=how, now=datetime.now(UTC))
+                       minor=minor, guardian_consent=guardian_consent, how=how, now=datetime.now(UTC),
+                       guardian_age=cfg["privacy"]["guardian_age"])
     except PrivacyError as err:
         raise click.ClickException(str(err)) from err
     finally:

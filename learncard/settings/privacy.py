@@ -5,7 +5,7 @@ consents). One section, the same on both: the county sets it once."""
 from __future__ import annotations
 
 from learncard.config import Key
-from records.consent import DEFAULT_COLLECTED, DEFAULT_NOTICE, DEFAULT_PURPOSES
+from records.consent import DEFAULT_COLLECTED, DEFAULT_GUARDIAN_AGE, DEFAULT_NOTICE, DEFAULT_PURPOSES
 
 SECTIONS: dict[str, dict[str, Key]] = {
     "privacy": {
@@ -17,6 +17,9 @@ SECTIONS: dict[str, dict[str, Key]] = {
                          "long as the county's rules say.", help="the notice in English (short)"),
         "collected": Key(list(DEFAULT_COLLECTED), "list", help="what is collected, as the consent record names it"),
         "purposes": Key(list(DEFAULT_PURPOSES), "list", help="for what, as the consent record names it"),
+        "guardian_age": Key(DEFAULT_GUARDIAN_AGE, "int",
+                            help="under this age a guardian's consent is needed too (个人信息保护法 art. 31: 14; "
+                            "a county may choose up to 18); the kiosk asks with it, the consent record names it"),
         "retention_days": Key("", help="days each record type is kept, e.g. attendance.checkin=1095,rating=730; "
                               "`learncard gateway purge` deletes what is older (empty: keep all)"),
     },

@@ -38,7 +38,7 @@ def venue(tmp_path: Path, county: TestCounty, mosquitto: Mosquitto):
     gateway = GatewayProcess(county, tmp_path / "gateway", mosquitto).start()
     setup = kiosk_online(county, tmp_path / "kiosk", mosquitto)
     setup.values["privacy"] = {"notice": NOTICE, "notice_zh": "县里的告知（测试）", "notice_en": "The county's notice",
-                               "retention_days": "rating=730,attendance.checkin=1095"}
+                               "retention_days": "rating=730,attendance.checkin=1095", "guardian_age": 16}
     staff_card = county.credential(staff=True, name="李*")
     setup.put_document(setup.staff_roster({"s-0001": staff_card}))
     setup.put_document(county.programme(programme.rows_to_body([ROW, WALK_IN])))
@@ -87,13 +87,16 @@ def test_consent_at_the_kiosk_then_at_the_gateway(venue, county: TestCounty, tmp
     resident, child = county.credential(), county.credential()
     agent.start()
     token = login(agent, county, staff_card)
-    assert {"version": NOTICE, "zh_CN": "县里的告知（测试）", "en": "The county's notice"} == agent.call(
+    assert {"version": NOTICE, "zh_CN": "县里的告知（测试）", "en": "The county's notice", "guardian_age": 16} == agent.call(
         "privacy.notice")["notice"]
 
     # --- a walk-in, on the staff's screen -------------------------------------------------------
     assert "consent-needed" == refused(agent, "walkin.enroll", token=token)
     assert "consent-refused" == refused(agent, "walkin.enroll", token=token, consent=False)
     assert "guardian-needed" == refused(agent, "walkin.enroll", token=token, consent=True, minor=True)
+    with pytest.raises(ControlError) as minor:  # the county's age, not a built-in one
+        agent.call("walkin.enroll", token=token, consent=True, minor=True)
+    assert ("未满 16 周岁" in minor.value.zh, "under 16" in minor.value.en) == (True, True)
     assert "bad-request" == refused(agent, "walkin.enroll", token=token, consent="yes")
     assert "consent-needed" != refused(agent, "walkin.enroll", consent=True)  # staff only: no token
     walkin = agent.call("walkin.enroll", token=token, consent=True, minor=True, guardian_consent=True)
@@ -106,7 +109,7 @@ def test_consent_at_the_kiosk_then_at_the_gateway(venue, county: TestCounty, tmp
     assert ("consent", "enrollment") == (given.type, enrolled.type)
     assert walkin["record_id"] == enrolled.id and enrolled.seq == given.seq + 1  # one transaction, in order
     assert {"learner": walkin["learner"], "temporary": True, "status": "given", "notice": NOTICE, "minor": True,
-            "guardian_consent": True, "how": "staff-touchscreen", "staff_id": "s-0001",
+            "guardian_consent": True, "guardian_age": 16, "how": "staff-touchscreen", "staff_id": "s-0001",
             "retention_days": {"attendance.checkin": 1095, "rating": 730}}.items() <= given.data.items()
     assert given.data["collected"] and given.data["purposes"]  # from the county's [privacy] settings
 

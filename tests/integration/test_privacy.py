@@ -125,12 +125,19 @@ def test_consent_needs_a_guardian_for_a_minor(setup: tuple[Path, list, Path], co
     child = learner_code(300_000_000_001)
     refused = CliRunner().invoke(cli, ["gateway", "--config", str(config), "learner", "consent", child,
                                        "--issuer-key", str(issuer), "--minor"])
-    assert 0 != refused.exit_code and "guardian" in refused.output
+    assert 0 != refused.exit_code and "under 14, a guardian" in refused.output  # the PIPL's age by default
+    older = CliRunner().invoke(cli, ["gateway", "--config", str(config), "--set", "privacy.guardian_age=16", "learner",
+                                     "consent", child, "--issuer-key", str(issuer), "--minor"])
+    assert 0 != older.exit_code and "under 16, a guardian" in older.output  # the county's setting, as at its kiosks
+    silly = CliRunner().invoke(cli, ["gateway", "--config", str(config), "--set", "privacy.guardian_age=40", "learner",
+                                     "consent", child, "--issuer-key", str(issuer), "--minor", "--guardian-consent"])
+    assert 0 != silly.exit_code and "expected 1..18" in silly.output
     cli_ok(config, "learner", "consent", child, "--issuer-key", str(issuer), "--minor", "--guardian-consent",
            "--how", "walk-in")
     (token,) = json.loads(cli_ok(config, "learner", "export", child))["consents"]
     consent = county_docs.verify_document(token, county.issuer.public_key(), "consent", county.county_id)
-    assert (True, True, "walk-in") == (consent.body["minor"], consent.body["guardian_consent"], consent.body["how"])
+    assert (True, True, 14, "walk-in") == (consent.body["minor"], consent.body["guardian_consent"],
+                                           consent.body["guardian_age"], consent.body["how"])
     assert {"rating": 30, "attendance.manual": 30} == consent.body["retention_days"]
 
 

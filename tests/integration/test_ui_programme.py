@@ -101,6 +101,9 @@ class TestConsent:
         assert said(language, "学习码", "learner code") in panel["notice"]  # the county's words ([privacy])
         assert (said(language, "同意", "I agree"), said(language, "不同意", "I do not agree")) == (
             panel["yes"], panel["no"])
+        age = s["register_consent_age_panel"]  # the county's privacy.guardian_age (the PIPL's 14 by default)
+        assert (said(language, "学员未满 14 周岁吗？", "Is the learner under 14?"), said(language, "未满 14 周岁", "Under 14"),
+                said(language, "已满 14 周岁", "14 or over")) == (age["question"], age["yes"], age["no"])
         consents = [r for r in s["records"] if r["type"] == "consent"]
         registered = [r for r in consents if not r["temporary"]]
         assert 3 == len(registered) and all(r["how"] == "card-tap" and not r["minor"] for r in registered)

@@ -132,7 +132,8 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
         if n == 0:
             yield 0.3
             look("register_consent_age")
-        panel.press(False)  # 已满 18 周岁
+            seen["register_consent_age_panel"] = panel.texts()
+        panel.press(False)  # 已满 14 周岁
         yield from until(lambda b=before: register.answer != b)
         if n == 0:
             look("registered")
@@ -200,7 +201,7 @@ def scenario(app: KioskUi, county: TestCounty, agent: Any, seen: dict[str, Any],
     staff.walkin()
     yield from until(lambda: staff.consent_panel.parent is not None)
     staff.consent_panel.press(True)
-    staff.consent_panel.press(True)  # under 18
+    staff.consent_panel.press(True)  # under 14 (privacy.guardian_age)
     yield 0.3
     look("walkin_guardian")
     staff.consent_panel.press(True)  # the guardian agrees

@@ -1,6 +1,7 @@
 """The privacy notice and the consent question (个人信息告知), over the current screen: the
 county's short notice in large text, then yes/no with big buttons — "do you agree?", "under
-18?", and for a minor "is a guardian here and agreeing?". No typing. The answer goes to the
+14?" (the county's ``privacy.guardian_age``, sent with the notice), and for a minor "is a
+guardian here and agreeing?". No typing. The answer goes to the
 agent (``walkin.enroll`` or ``register.consent``), which records the consent or refuses and
 says why; this panel only asks."""
 
@@ -15,25 +16,26 @@ from kivy.metrics import dp, sp
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.ui import theme
+from records.consent import DEFAULT_GUARDIAN_AGE
 
 WORDS = {
     "title": ("个人信息告知", "Privacy notice"),
     "agree": ("您同意吗？", "Do you agree?"),
-    "age": ("学员未满 18 周岁吗？", "Is the learner under 18?"),
+    "age": ("学员未满 {age} 周岁吗？", "Is the learner under {age}?"),
     "guardian": ("监护人在场并同意吗？", "Is a parent or guardian here, and do they agree?"),
     "yes_agree": ("同意", "I agree"),
     "no_agree": ("不同意", "I do not agree"),
-    "yes_minor": ("未满 18 周岁", "Under 18"),
-    "no_minor": ("已满 18 周岁", "18 or over"),
+    "yes_minor": ("未满 {age} 周岁", "Under {age}"),
+    "no_minor": ("已满 {age} 周岁", "{age} or over"),
     "yes_guardian": ("监护人同意", "The guardian agrees"),
     "no_guardian": ("监护人不在或不同意", "No guardian, or they disagree"),
 }
 STEPS = ("agree", "age", "guardian")
 
 
-def w(key: str, language: str) -> str:
+def w(key: str, language: str, age: int = DEFAULT_GUARDIAN_AGE) -> str:
     zh, en = WORDS[key]
-    return en if language == "en" else zh
+    return (en if language == "en" else zh).format(age=age)
 
 
 class ConsentPanel(BoxLayout):
@@ -54,6 +56,7 @@ class ConsentPanel(BoxLayout):
         self.notice = Factory.BigLabel(text=str(notice.get("en" if language == "en" else "zh_CN") or ""),
                                        font_size=sp(theme.BODY_TEXT), halign="left")
         self.version = str(notice.get("version", ""))
+        self.age = int(notice.get("guardian_age") or DEFAULT_GUARDIAN_AGE)
         self.question = Factory.BigLabel(text="", font_size=sp(theme.BODY_TEXT * 1.25))
         self.buttons = BoxLayout(spacing=dp(theme.SPACING) * 2, size_hint_y=None, height=dp(theme.TARGET) * 1.2)
         self.yes = Factory.BigButton(text="", font_size=sp(theme.BODY_TEXT * 1.25))
@@ -71,9 +74,9 @@ class ConsentPanel(BoxLayout):
 
     def _ask(self, step: str) -> None:
         self.step = step
-        self.question.text = w(step, self.language)
+        self.question.text = w(step, self.language, self.age)
         key = {"agree": "agree", "age": "minor", "guardian": "guardian"}[step]
-        self.yes.text, self.no.text = w(f"yes_{key}", self.language), w(f"no_{key}", self.language)
+        self.yes.text, self.no.text = w(f"yes_{key}", self.language, self.age), w(f"no_{key}", self.language, self.age)
 
     def press(self, yes: bool) -> None:
         """A big button: the answer to the question shown now."""
