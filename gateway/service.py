@@ -22,7 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.county_files import TOPICS, CountyFiles
+from gateway.county_files import TOPICS, CountyFiles, index_topic, page_topic
 from gateway.inbox import Bounds, FairInbox
 from gateway.ingest import Ingest, Outcome
 from gateway.metrics import Metrics
@@ -71,6 +71,11 @@ class GatewayService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        # the pages published by this process (key -> version), so a reconnection or a reload
+        # sends only those that changed: the broker keeps the rest retained (persistence)
+        self._pages_sent: dict[str, dict[str, int]] = {}
+        self._index_sent: dict[str, int] = {}
+        self._pages_lock = threading.Lock()
         county.on_change.append(self.publish_documents)  # however a reload happens
 
     # --- paho callbacks (never block) ----------------------------------------------------
@@ -237,13 +242,45 @@ class GatewayService:
             if len(doc.token) > MAX_MESSAGE:
                 # the broker would drop the gateway's connection (max_packet_size) and with it
                 # every receipt; the document stays in force here, it is only not republished
+                # (kiosks of this release read its pages instead)
                 log.error("%s version %d is %d bytes, over the broker's message limit of %d: not published "
-                          "(the gateway uses it; kiosks and consumers keep the one they hold)",
-                          kind, doc.version, len(doc.token), MAX_MESSAGE)
+                          "whole (the gateway uses it; 1.1 kiosks and consumers keep the one they hold; "
+                          "its pages are published)", kind, doc.version, len(doc.token), MAX_MESSAGE)
                 self.metrics.documents_too_large.labels(kind).inc()
             else:
                 self.outgoing.publish(topic, doc.token, retain=True)
             self.metrics.document_version.labels(kind).set(doc.version)
+            self.publish_pages(kind)
+
+    def publish_pages(self, kind: str) -> None:
+        """The pages of ``kind`` that changed since this process last published them (all of
+        them at its first connection), retained; then the index; and an empty retained message
+        on the topic of a page the index no longer names (the broker forgets it)."""
+        pages = self.county.pages(kind)
+        if pages is None:
+            return
+        with self._pages_lock:
+            sent = self._pages_sent.setdefault(kind, {})
+            for key, (version, token) in pages.pages.items():
+                if sent.get(key) == version:
+                    continue
+                if len(token) > MAX_MESSAGE:  # never made so by provisioning; a hand-made file
+                    log.error("%s page %s is %d bytes, over the broker's message limit: not published",
+                              kind, key, len(token))
+                    self.metrics.documents_too_large.labels(f"{kind}-page").inc()
+                    continue
+                self.outgoing.publish(page_topic(kind, key), token, retain=True)
+                sent[key] = version
+            for key in [k for k in sent if k not in pages.pages]:
+                self.outgoing.publish(page_topic(kind, key), b"", retain=True)
+                del sent[key]
+            if len(pages.index) > MAX_MESSAGE:
+                log.error("the %s index is %d bytes, over the broker's message limit: not published",
+                          kind, len(pages.index))
+                self.metrics.documents_too_large.labels(f"{kind}-index").inc()
+            elif self._index_sent.get(kind) != pages.version:
+                self.outgoing.publish(index_topic(kind), pages.index, retain=True)
+                self._index_sent[kind] = pages.version
 
     def reload(self) -> None:
         self.county.load()  # publishes what changed through county.on_change

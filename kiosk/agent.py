@@ -189,9 +189,12 @@ class Agent:
 
     def update_county_document(self, kind: str, token: str) -> bool:
         changed = self.docs.update(kind, token)
-        if changed:
+        if changed and kind not in ("revoked-cards-page", "registry-page"):  # by the thousand: no screen update
             self.emit_state()
         return changed
+
+    def county_pages_complete(self, kind: str) -> bool:
+        return self.docs.complete(kind)
 
     # --- periodic work --------------------------------------------------------------------
 
@@ -258,6 +261,9 @@ class Agent:
                        "staff_roster_version": self.docs.version("staff"),
                        "programme_version": self.docs.version("programme"),
                        "credit_rules_version": self.docs.version("credit-rules"),
+                       # pages an index names that this kiosk lacks (a revoked card on one is
+                       # still refused if the whole list held names it; see kiosk/county_docs.py)
+                       "county_pages_missing": {k: len(v) for k, v in self.docs.missing_pages().items()},
                        "audio": getattr(self, "ui_audio", None)},
             "staff": self.staff.current(),
         }

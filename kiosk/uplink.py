@@ -33,19 +33,50 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kiosk.clock import boot_id
 from kiosk.errors import ReceiptMismatch
 from kiosk.journal import Journal
+from records.county_pages import COUNTY_PAGE, SCHEMES, index_kind, page_kind
 
 log = logging.getLogger(__name__)
 
 COUNTY_TOPICS = {"lc/v1/county/revoked-cards": "revoked-cards", "lc/v1/county/staff": "staff",
                  "lc/v1/county/programme": "programme", "lc/v1/county/credit-rules": "credit-rules",
                  "lc/v1/county/registry": "registry"}  # the registry: walk-in slips verify offline at every kiosk
+PAGES_PREFIX = "lc/v1/county/"
+INDEX_PREFIX = "lc/v1/county/index/"
+
+
+def page_topics(venue: str | None) -> dict[str, str]:
+    """The county pages a kiosk subscribes to (topic filter → kind): every page and the index
+    of the revocation list and of the registry; its venue's page and the county page of the
+    staff roster and the programme (docs/contract-notes.md)."""
+    topics = {}
+    for kind, scheme in SCHEMES.items():
+        if scheme.by == "hash":
+            topics[f"{INDEX_PREFIX}{kind}"] = kind
+            topics[f"{PAGES_PREFIX}{kind}/+"] = kind
+        else:
+            for key in ([venue] if venue else []) + [COUNTY_PAGE]:
+                topics[f"{PAGES_PREFIX}{kind}/{key}"] = kind
+    return topics
+
+
 MAX_MESSAGE = 240 * 1024  # under the 256 KiB of topics.md
 HOLD_ERRORS = ("unknown-kiosk", "unknown-key")  # the county's state, not the records': retry later
 MAX_BACKOFF = 300.0  # seconds between offers while the gateway does not know this kiosk
+
+
+def county_page_kind(topic: str) -> str | None:
+    """``<kind>-index`` or ``<kind>-page`` for a county page or index topic, else None (the
+    page's own signed body says which page it is; the topic only routes)."""
+    if topic.startswith(INDEX_PREFIX):
+        kind = topic[len(INDEX_PREFIX):]
+        return index_kind(kind) if kind in SCHEMES else None
+    kind, _, key = topic[len(PAGES_PREFIX):].partition("/")
+    return page_kind(kind) if kind in SCHEMES and key and "/" not in key else None
 
 
 class AgentHooks(Protocol):
@@ -74,6 +105,7 @@ class Uplink:
                  diagnose: Callable[[str | None], dict[str, str]] | None = None, venue: str | None = None) -> None:
         self.client = client
         # the venue's shared open check-ins (kiosk/venue_share.py): ours published retained, theirs read
+        self.venue = venue
         self.venue_topic = f"lc/v1/venue/{venue}/open" if venue else None
         self._venue_sent: bytes | None = None
         self.max_rtt = max_rtt
@@ -117,7 +149,23 @@ class Uplink:
         client.subscribe([(f"{self.topic}/ack", 1), (f"{self.topic}/cmd/#", 1),
                           *[(t, 1) for t in COUNTY_TOPICS],
                           *([(f"{self.venue_topic}/+", 1)] if self.venue_topic else [])])
+        client.subscribe(self.page_subscriptions())
         self.inbox.put(("connected", None))
+
+    def page_subscriptions(self) -> list[tuple[str, Any]]:
+        """The county pages' topics. MQTT 5: a kind whose pages this kiosk holds complete is
+        subscribed with retain handling 1 — the broker sends retained pages only when the
+        subscription is new, so a reconnection to the persistent session brings only the pages
+        that changed (queued in the session) instead of every page again."""
+        complete = getattr(self.hooks, "county_pages_complete", None)
+        out: list[tuple[str, Any]] = []
+        for topic, kind in page_topics(self.venue).items():
+            if self.client.protocol == mqtt.MQTTv5:
+                held = complete is not None and complete(kind)
+                out.append((topic, SubscribeOptions(qos=1, retainHandling=1 if held else 0)))
+            else:
+                out.append((topic, 1))
+        return out
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         self.inbox.put(("disconnected", None))
@@ -217,6 +265,11 @@ class Uplink:
             if message.payload:
                 token = message.payload.decode("ascii", "replace")
                 self.hooks.update_county_document(COUNTY_TOPICS[message.topic], token)
+            return
+        if message.topic.startswith(PAGES_PREFIX):
+            kind = county_page_kind(message.topic)
+            if kind is not None and message.payload:  # empty: a page the broker forgets (re-paged)
+                self.hooks.update_county_document(kind, message.payload.decode("ascii", "replace"))
             return
         try:
             body = json.loads(message.payload)

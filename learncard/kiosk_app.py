@@ -289,7 +289,7 @@ def _build(cfg: Config, state_dir: Path, issuer: Ed25519PublicKey) -> KioskApp:
         refusal = err
     signer = Signer(key, record.Origin(k["id"], k["venue"], k["key_version"], clock.bootid), clock, refusal)
     journal = Journal.open(state_path(cfg, cfg["journal"]["path"]), max_bytes=cfg["journal"]["max_bytes"])
-    docs = CountyDocuments(state_dir, cfg["county"]["id"], issuer)
+    docs = CountyDocuments(state_dir, cfg["county"]["id"], issuer, venue=k["venue"])
     staff = StaffDesk(docs, k["venue"], journal, attempts=rules["staff_pin_attempts"],
                       lockout_seconds=rules["staff_lockout_seconds"],
                       idle_seconds=rules["staff_idle_lock_seconds"])

@@ -29,6 +29,7 @@ from provisioning.files import write_atomic
 from provisioning.gateways import active_names as active_gateways
 from provisioning.home import CountyHome
 from records.county import KIOSK_ACTIVE, MAX_PACKET
+from records.county_pages import COUNTY_PAGE
 from records.ids import is_reserved_name
 
 GATEWAY_USER = "gateway"
@@ -65,6 +66,16 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None,
             "topic read lc/v1/county/programme",
             "topic read lc/v1/county/credit-rules",
             "topic read lc/v1/county/registry",  # the kiosks' keys: walk-in slips verify at every kiosk
+            # the paged documents (records/county_pages.py): every page of the revocation list
+            # and the registry, only its own venue's (and the county's) staff and programme page
+            "topic read lc/v1/county/index/revoked-cards",
+            "topic read lc/v1/county/revoked-cards/+",
+            "topic read lc/v1/county/index/registry",
+            "topic read lc/v1/county/registry/+",
+            f"topic read lc/v1/county/staff/{entry.get('venue')}",
+            f"topic read lc/v1/county/staff/{COUNTY_PAGE}",
+            f"topic read lc/v1/county/programme/{entry.get('venue')}",
+            f"topic read lc/v1/county/programme/{COUNTY_PAGE}",
             # the venue's shared open check-ins: its own written, its own venue's read (docs/venue-kiosks.md)
             f"topic write lc/v1/venue/{entry.get('venue')}/open/{kiosk}",
             f"topic read lc/v1/venue/{entry.get('venue')}/open/+",
@@ -72,7 +83,8 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None,
         ]
     for consumer in consumers or []:
         lines += [f"user {CONSUMER_PREFIX}{consumer}", "topic read lc/v1/verified/#",
-                  "topic read lc/v1/county/registry", "topic read lc/v1/+/status", ""]
+                  "topic read lc/v1/county/registry", "topic read lc/v1/county/index/registry",
+                  "topic read lc/v1/county/registry/+", "topic read lc/v1/+/status", ""]
     return "\n".join(lines)
 
 
@@ -92,7 +104,8 @@ autosave_interval 60
 max_queued_messages 0
 max_queued_bytes 0
 persistent_client_expiration 60d
-# a record message is at most 256 KiB (topics.md) plus room for the topic and framing
+# a record message, a county document or one of its pages is at most 256 KiB (topics.md;
+# records/county_pages.py pages to that size) plus room for the topic and framing
 max_packet_size {MAX_PACKET}
 # Nagle off on the broker's sockets: a live tap is one small message, and with Nagle on
 # its receipt waited ~40 ms behind the previous segment's delayed ACK (measured: p50 40 ms

@@ -13,6 +13,9 @@ gateway and the broker read.
     revoked-cards.jws, staff.jws  the revocation list and staff roster, signed
     programme.jws, credit-rules.jws  the programme (课程表) and credit rules (学时规则), signed,
                                 written by `provision programme import` and `provision rules set`
+    <kind>.pages/               the registry, revocation list, staff roster and programme in
+                                signed pages under the broker's message limit, and their index
+                                (records/county_pages.py), written with the whole document
     kiosks/<id>/                each kiosk's configuration bundle
 """
 
@@ -32,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from provisioning import ca
 from provisioning.errors import HomeError
 from provisioning.files import write_atomic, write_secret
-from records import county, keys
+from records import county, county_pages, keys, page_files
 from records.errors import RecordError
 from records.ids import is_valid_name
 
@@ -85,6 +88,7 @@ class CountyHome:
                  "revoked-cards": {"cards": []}, "staff": {"staff": []}}
         for kind, body in empty.items():
             doc = county.sign_document(kind, county_id, 1, body, issuer, now)
+            home.write_pages(doc, issuer, None)
             write_atomic(path / f"{kind}.jws", doc.token + "\n")
         return home
 
@@ -189,6 +193,62 @@ class CountyHome:
         """Sign ``body`` as the next version of ``kind`` and write it."""
         previous = self.load_document_or_none(kind)
         version = 1 if previous is None else previous.version + 1
-        doc = county.sign_document(kind, self.county_id, version, body, self.issuer_key(), datetime.now(UTC))
+        pages = self.load_pages(kind) if kind in county_pages.PAGED else None
+        if pages is not None:  # pages written by a save that stopped before its whole file
+            version = max(version, pages.index.version + 1)
+        key = self.issuer_key()
+        doc = county.sign_document(kind, self.county_id, version, body, key, datetime.now(UTC))
+        if kind in county_pages.PAGED:  # pages first: the gateway reloads when the whole file changes
+            self.write_pages(doc, key, pages)
         write_atomic(self.path / f"{kind}.jws", doc.token + "\n")
         return doc
+
+    # --- the paged documents' pages ---------------------------------------------------------------
+
+    def pages_folder(self, kind: str) -> Path:
+        return page_files.folder_of(self.path / f"{kind}.jws")
+
+    def load_pages(self, kind: str) -> county_pages.Paged | None:
+        """The pages on disk, verified; None when there are none (a home made before pages, or
+        one whose pages do not verify: they are then written afresh)."""
+        index_token, tokens = page_files.read(self.pages_folder(kind))
+        if index_token is None:
+            return None
+        issuer = self.issuer_key().public_key()
+        try:
+            index = county_pages.verify_index(index_token, issuer, kind, self.county_id)
+            pages = {k: county_pages.verify_page(t, issuer, kind, self.county_id, k) for k, t in tokens.items()}
+        except RecordError:
+            return None
+        if county_pages.missing(index, {k: p.version for k, p in pages.items()}):
+            return None
+        return county_pages.Paged(index, {k: pages[k] for k in county_pages.page_versions(index)})
+
+    def write_pages(self, doc: county.Document, key: Ed25519PrivateKey,
+                    previous: county_pages.Paged | None) -> county_pages.Paged:
+        """Split ``doc`` into pages (unchanged pages keep their version) and write them."""
+        try:
+            paged = county_pages.paginate(doc, key, datetime.now(UTC), previous)
+        except county_pages.PageTooLarge as err:
+            from provisioning.errors import RegistryError
+
+            raise RegistryError(f"{err}: nothing was written") from err
+        page_files.write(self.pages_folder(doc.kind), paged.index.token,
+                         {k: (p.version, p.token) for k, p in paged.pages.items()}, paged.index.version)
+        return paged
+
+    def page_documents(self) -> list[str]:
+        """Write the pages of every paged document that has none, or whose pages are not of its
+        version (a home made before pages); the documents' versions do not change. Returns the
+        kinds written."""
+        written = []
+        for kind in county_pages.PAGED:
+            doc = self.load_document_or_none(kind)
+            if doc is None:
+                continue
+            previous = self.load_pages(kind)
+            if previous is not None and previous.index.version >= doc.version:
+                continue  # (newer pages: the next save writes the whole document above them)
+            self.write_pages(doc, self.issuer_key(), previous)
+            written.append(kind)
+        return written

@@ -25,6 +25,10 @@ from records.keys import public_key_from_text
 from records.record import format_time
 
 KINDS = ("registry", "revoked-cards", "staff", "programme", "credit-rules")
+# the pages and indexes of the paged kinds (records/county_pages.py): kinds of their own, so a
+# page never passes as a whole document
+PAGE_KINDS = tuple(f"{k}-{part}" for k in ("registry", "revoked-cards", "staff", "programme")
+                   for part in ("page", "index"))
 # the largest MQTT message (a record message or a county document) the county's broker
 # carries: 256 KiB (topics.md); the broker's max_packet_size adds room for the topic and
 # framing (MAX_PACKET), so the two always agree
@@ -53,7 +57,7 @@ def sign_document(
     kind: str, county: str, version: int, body: dict[str, Any], key: Ed25519PrivateKey,
     issued: datetime,
 ) -> Document:
-    if kind not in KINDS:
+    if kind not in KINDS and kind not in PAGE_KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     payload = {
         "kind": kind,

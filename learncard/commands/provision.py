@@ -170,6 +170,18 @@ def broker_config(ctx: click.Context, out_dir: Path | None, port: int, address: 
         f"  the broker's key must be readable by the user {user!r}")
 
 
+@group.command("pages")
+@click.option("--json", "as_json", is_flag=True, help="Print the kinds written as JSON.")
+@click.pass_context
+def pages_command(ctx: click.Context, as_json: bool) -> None:
+    """Write the signed pages of the registry, revocation list, staff roster and programme
+    (`<kind>.pages/`) where a home made before pages has none; every save writes them anyway.
+    The documents' versions do not change. Copy the folders next to the gateway's files."""
+    written = open_home(ctx).page_documents()
+    out({"written": written}, as_json,
+        f"wrote the pages of {', '.join(written)}" if written else "every document's pages are up to date")
+
+
 @group.command("revoke")
 @click.argument("kiosk")
 @click.option("--reason", default="revoked by county IT", show_default=True, help="Kept in the registry.")

@@ -9,12 +9,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.store import Store
 from learncard.config import to_toml
 from records import county as county_docs
-from records import keys
+from records import county_pages, keys, page_files
 from tests.support.county import TestCounty
 from tests.support.kiosk import KioskSetup
 from tests.support.mosquitto import Mosquitto
@@ -82,6 +83,16 @@ class GatewayProcess:
     def put_document(self, doc: county_docs.Document) -> None:
         """Write a county document where the gateway reads it (reload() to publish it)."""
         (self.folder / f"{doc.kind}.jws").write_text(doc.token)
+
+    def put_paged(self, doc: county_docs.Document, previous: county_pages.Paged | None = None) -> county_pages.Paged:
+        """Write a paged county document where the gateway reads it: its pages and index
+        (``<kind>.pages/``, as provisioning writes them), then the whole file."""
+        paged = county_pages.paginate(doc, self.county.issuer, datetime.now(UTC), previous)
+        page_files.write(page_files.folder_of(self.folder / f"{doc.kind}.jws"), paged.index.token,
+                         {k: (p.version, p.token) for k, p in paged.pages.items()}, paged.index.version,
+                         sync=False)  # a test folder: no power cut to survive
+        self.put_document(doc)
+        return paged
 
     def start(self) -> GatewayProcess:
         log = open(self.folder / "gateway.log", "ab")  # noqa: SIM115 - the child keeps it
