@@ -126,3 +126,38 @@ def test_a_county_of_20000_kiosks_and_a_million_revoked_cards_reaches_a_kiosk_in
             uplink.stop()
         gateway.kill()
         broker.kill()
+
+
+def test_only_changed_pages_travel_again_after_a_reload_or_a_kiosk_reconnection(
+        tmp_path: Path, county: TestCounty) -> None:
+    """A new revocation changes one page: the gateway publishes that page and the index, and a
+    kiosk that reconnects to its persistent session (MQTT 5 retain handling 1 for the kinds it
+    holds complete) is sent that page only — not the thousands it holds already."""
+    broker = Mosquitto(tmp_path / "broker", extra_conf=f"max_packet_size {MAX_PACKET}\n").start()
+    gateway = GatewayProcess(county, tmp_path / "gateway", broker, kiosks={"k-a": "v-a"}, metrics_port=free_port())
+    cards = [os.urandom(8).hex() for _ in range(20_000)]
+    first = gateway.put_paged(county.revocations(cards, version=2))
+    assert len(first.pages) == 16  # about 1 MB whole: 16 pages
+    uplink = None
+    try:
+        gateway.start()
+        wait_until("a healthy gateway", lambda: healthy(gateway.metrics_port), 120)
+        uplink, hooks = kiosk_uplink(tmp_path / "kiosk", "k-a", "v-a", county, broker.port)
+        wait_until("every page", lambda: hooks.docs.complete("revoked-cards"), 60)
+        assert 16 == hooks.taken["revoked-cards-page"]
+        uplink.stop()  # the kiosk goes away; its session and subscriptions stay at the broker
+        uplink, hooks = kiosk_uplink(tmp_path / "kiosk", "k-a", "v-a", county, broker.port)
+        assert hooks.docs.complete("revoked-cards")  # from its state folder
+        stolen = "5701e2" + "0" * 10
+        second = gateway.put_paged(county.revocations([*cards, stolen], version=3), first)
+        gateway.reload()
+        wait_until("the new revocation and index", lambda: stolen in hooks.docs.revoked_cards()
+                   and 3 == hooks.docs.version("revoked-cards"), 60)
+        assert [county_pages.bucket(stolen, 1)] == [k for k, p in second.pages.items() if p.version == 3]
+        assert 1 == hooks.taken["revoked-cards-page"]  # the changed page only: no retained copies again
+        assert 3 == hooks.docs.version("revoked-cards") and {} == hooks.docs.missing_pages()
+    finally:
+        if uplink is not None:
+            uplink.stop()
+        gateway.kill()
+        broker.kill()
