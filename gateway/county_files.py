@@ -38,9 +38,13 @@ def page_topic(kind: str, key: str) -> str:
     return f"{TOPICS[kind]}/{key}"
 
 
+INDEX_PREFIX = "lc/v1/county/index/"
+SYNC_TOPIC = f"{INDEX_PREFIX}_sync"  # the gateway's own marker (gateway/service.py, _sync_pages); no kiosk reads it
+
+
 def index_topic(kind: str) -> str:
     """``lc/v1/county/index/<kind>``: the index of a paged document's pages."""
-    return f"lc/v1/county/index/{kind}"
+    return f"{INDEX_PREFIX}{kind}"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -22,18 +23,20 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gateway.county_files import TOPICS, CountyFiles, index_topic, page_topic
+from gateway.county_files import INDEX_PREFIX, SYNC_TOPIC, TOPICS, CountyFiles, index_topic, page_topic
 from gateway.inbox import Bounds, FairInbox
 from gateway.ingest import Ingest, Outcome
 from gateway.metrics import Metrics
 from gateway.outgoing import Outgoing
 from gateway.ratelimit import PerKioskBudget
 from gateway.store import Store
+from records import county_pages
 from records.county import MAX_MESSAGE
 from records.errors import RecordError
 from records.record import parse_time
 
 log = logging.getLogger(__name__)
+PAGES_SYNC_WAIT = 10.0  # seconds to wait for the retained page indexes before publishing every page
 
 REC = "lc/v1/+/rec"
 STATUS = "lc/v1/+/status"
@@ -71,11 +74,13 @@ class GatewayService:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
-        # the pages published by this process (key -> version), so a reconnection or a reload
-        # sends only those that changed: the broker keeps the rest retained (persistence)
+        # the pages the broker holds (key -> version): read from its retained indexes at each
+        # connection, then what this process published (see _sync_pages)
         self._pages_sent: dict[str, dict[str, int]] = {}
         self._index_sent: dict[str, int] = {}
         self._pages_lock = threading.Lock()
+        self._pages_synced = False
+        self._sync_nonce = ""
         county.on_change.append(self.publish_documents)  # however a reload happens
 
     # --- paho callbacks (never block) ----------------------------------------------------
@@ -87,6 +92,7 @@ class GatewayService:
         client.subscribe([(f"$share/{self.share_group}/{REC}", 1), (STATUS, 1)])
         self.connected.set()
         self.metrics.connected.set(1)
+        self._sync_pages(client)
         self.publish_documents()
         log.info("gateway connected to the broker")
 
@@ -97,6 +103,9 @@ class GatewayService:
             log.warning("gateway lost the broker (%s); paho reconnects", rc)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic.startswith(INDEX_PREFIX):
+            self._on_index(message)
+            return
         parts = message.topic.split("/")
         if len(parts) != 4 or parts[:2] != ["lc", "v1"] or parts[3] not in ("rec", "status"):
             return
@@ -252,14 +261,68 @@ class GatewayService:
             self.metrics.document_version.labels(kind).set(doc.version)
             self.publish_pages(kind)
 
+    # The broker keeps the pages retained, and every kiosk subscribed to a page receives each
+    # publication of it: publishing every page at every connection would send a million-card
+    # revocation list (60 MB) to every kiosk at each gateway restart. So at each connection the
+    # gateway first reads the retained indexes (published after the pages they name: they say
+    # what the broker holds), then publishes only the pages that differ. A message of its own
+    # on SYNC_TOPIC, sent after the subscription, marks the end of the retained indexes (the
+    # broker answers one connection's packets in order); without it (a broker ACL written
+    # before this release) every page is published after PAGES_SYNC_WAIT seconds.
+
+    def _sync_pages(self, client: mqtt.Client) -> None:
+        with self._pages_lock:
+            self._pages_synced = False
+            self._pages_sent = {}
+            self._index_sent = {}
+            self._sync_nonce = os.urandom(8).hex()
+        client.subscribe([(f"{INDEX_PREFIX}+", 1)])
+        client.publish(SYNC_TOPIC, self._sync_nonce, qos=1)
+        nonce = self._sync_nonce
+        timer = threading.Timer(PAGES_SYNC_WAIT, lambda: self._pages_ready(nonce, timed_out=True))
+        timer.daemon = True
+        timer.start()
+
+    def _on_index(self, message: mqtt.MQTTMessage) -> None:
+        kind = message.topic[len(INDEX_PREFIX):]
+        if message.topic == SYNC_TOPIC:
+            self._pages_ready(message.payload.decode("ascii", "replace"))
+            return
+        if kind not in county_pages.SCHEMES or not message.payload:
+            return
+        try:
+            index = county_pages.verify_index(message.payload, self.county.issuer, kind, self.county.county_id)
+        except RecordError as err:
+            log.warning("the retained %s index at the broker does not verify (%s): every page is published", kind,
+                        err)
+            return
+        with self._pages_lock:
+            if not self._pages_synced:  # what the broker holds: publish only what differs
+                self._pages_sent[kind] = county_pages.page_versions(index)
+                self._index_sent[kind] = index.version
+
+    def _pages_ready(self, nonce: str, *, timed_out: bool = False) -> None:
+        with self._pages_lock:
+            if nonce != self._sync_nonce or self._pages_synced:
+                return
+            self._pages_synced = True
+        if timed_out:
+            log.warning("the broker did not return the gateway's own message on %s in %d s (its ACL may "
+                        "predate county pages: run `learncard provision broker-config`); publishing every "
+                        "page", SYNC_TOPIC, PAGES_SYNC_WAIT)
+        for kind in county_pages.PAGED:
+            self.publish_pages(kind)
+
     def publish_pages(self, kind: str) -> None:
-        """The pages of ``kind`` that changed since this process last published them (all of
-        them at its first connection), retained; then the index; and an empty retained message
-        on the topic of a page the index no longer names (the broker forgets it)."""
+        """The pages of ``kind`` the broker does not hold at their version (see above),
+        retained; then the index; and an empty retained message on the topic of a page the
+        index no longer names (the broker forgets it)."""
         pages = self.county.pages(kind)
         if pages is None:
             return
         with self._pages_lock:
+            if not self._pages_synced:
+                return  # published once the retained indexes are read
             sent = self._pages_sent.setdefault(kind, {})
             for key, (version, token) in pages.pages.items():
                 if sent.get(key) == version:

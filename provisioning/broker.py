@@ -47,6 +47,8 @@ def acl_text(registry_body: dict[str, Any], consumers: list[str] | None = None,
     for gateway in [GATEWAY_USER] if gateways is None else gateways:
         lines += [f"user {gateway}", "topic read lc/v1/+/rec", "topic read lc/v1/+/status",
                   "topic write lc/v1/+/ack", "topic write lc/v1/+/cmd/#", "topic write lc/v1/county/#",
+                  # the retained page indexes: which pages the broker holds (gateway/service.py)
+                  "topic read lc/v1/county/index/#",
                   "topic write lc/v1/verified/#", ""]
     for kiosk, entry in sorted(registry_body.get("kiosks", {}).items()):
         if entry.get("status") != KIOSK_ACTIVE:

@@ -130,9 +130,10 @@ def test_a_county_of_20000_kiosks_and_a_million_revoked_cards_reaches_a_kiosk_in
 
 def test_only_changed_pages_travel_again_after_a_reload_or_a_kiosk_reconnection(
         tmp_path: Path, county: TestCounty) -> None:
-    """A new revocation changes one page: the gateway publishes that page and the index, and a
+    """A new revocation changes one page: the gateway publishes that page and the index; a
     kiosk that reconnects to its persistent session (MQTT 5 retain handling 1 for the kinds it
-    holds complete) is sent that page only — not the thousands it holds already."""
+    holds complete) is sent that page only — not the thousands it holds already — and a
+    gateway that restarts publishes no page the broker holds already."""
     broker = Mosquitto(tmp_path / "broker", extra_conf=f"max_packet_size {MAX_PACKET}\n").start()
     gateway = GatewayProcess(county, tmp_path / "gateway", broker, kiosks={"k-a": "v-a"}, metrics_port=free_port())
     cards = [os.urandom(8).hex() for _ in range(20_000)]
@@ -148,6 +149,9 @@ def test_only_changed_pages_travel_again_after_a_reload_or_a_kiosk_reconnection(
         uplink.stop()  # the kiosk goes away; its session and subscriptions stay at the broker
         uplink, hooks = kiosk_uplink(tmp_path / "kiosk", "k-a", "v-a", county, broker.port)
         assert hooks.docs.complete("revoked-cards")  # from its state folder
+        gateway.kill()  # a gateway restart reads the retained indexes: it publishes no page again
+        gateway.start()
+        wait_until("a healthy gateway again", lambda: healthy(gateway.metrics_port), 120)
         stolen = "5701e2" + "0" * 10
         second = gateway.put_paged(county.revocations([*cards, stolen], version=3), first)
         gateway.reload()
