@@ -57,8 +57,12 @@ class PageSet:
 
 
 class CountyFiles:
-    def __init__(self, county_id: str, issuer: Ed25519PublicKey, paths: dict[str, Path]) -> None:
+    def __init__(self, county_id: str, issuer: Ed25519PublicKey, paths: dict[str, Path], *,
+                 pages: bool = True) -> None:
+        """``pages``: load the paged documents' pages too (the running gateway publishes them;
+        a report or a one-off command needs the whole files only)."""
         self.county_id = county_id
+        self.with_pages = pages
         self.issuer = issuer
         self.paths = paths
         self._docs: dict[str, county.Document] = {}
@@ -81,7 +85,7 @@ class CountyFiles:
         """Whether any file's modification time or size differs from when it was last read."""
         return any(self._stamp(path) != self._seen.get(kind) for kind, path in self.paths.items()) or any(
             self._stamp(self._index_path(kind)) != self._seen.get(f"{kind}.pages")
-            for kind in self.paths if kind in county_pages.PAGED)
+            for kind in self.paths if self.with_pages and kind in county_pages.PAGED)
 
     def _index_path(self, kind: str) -> Path:
         return page_files.folder_of(self.paths[kind]) / page_files.INDEX
@@ -99,7 +103,7 @@ class CountyFiles:
         self._last_read = time.monotonic()
         for kind, path in self.paths.items():
             whole = self._load_whole(kind, path, first)
-            pages = kind in county_pages.PAGED and self._load_pages(kind)
+            pages = self.with_pages and kind in county_pages.PAGED and self._load_pages(kind)
             if whole or pages:
                 changed.append(kind)
         if changed:

@@ -43,7 +43,7 @@ from records.errors import MalformedRecord
 
 COUNTY_PAGE = "_county"  # never a venue id ([a-z0-9-]): the venue-paged documents' county-wide page
 PAGE_TARGET = county.MAX_MESSAGE // 2  # a new split leaves every page half full: room to grow
-MAX_DIGITS = 4  # 65,536 pages; the index of 16**4 keys would itself be near the limit
+MAX_DIGITS = 3  # 4,096 pages (index 44 KB); at 4 the index of 65,536 keys would be over the limit itself
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def registry_body(cfg: Any) -> dict[str, Any]:
     g = cfg["gateway"]
     try:
         files = CountyFiles(g["county"], keys.public_key_from_text(g["issuer_public_key"]),
-                            {"registry": Path(g["registry"])})
+                            {"registry": Path(g["registry"])}, pages=False)
         files.load(first=True)
         return dict(files.registry().document.body)
     except (GatewayError, RecordError, OSError):
@@ -57,7 +57,7 @@ def county_files(cfg: Any) -> Any:
     g = cfg["gateway"]
     try:
         files = CountyFiles(g["county"], keys.public_key_from_text(g["issuer_public_key"]),
-                            {"registry": Path(g["registry"])})
+                            {"registry": Path(g["registry"])}, pages=False)
         files.load(first=True)
     except (GatewayError, RecordError, OSError) as err:
         raise click.ClickException(f"注册表无法读取 / the registry cannot be read: {err}") from err

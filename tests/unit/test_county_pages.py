@@ -159,3 +159,17 @@ def test_the_registry_from_pages_knows_every_kiosk(tmp_path: Path, county: TestC
     assert registry is not None and set(kiosks) == set(registry.kiosks)
     assert county.home_page == registry.home_page and 2 == registry.document.version
     assert registry.key_for("k-1999/1") is not None
+
+
+def test_a_venue_page_over_the_limit_is_refused_and_the_home_writes_nothing(tmp_path: Path) -> None:
+    from provisioning.errors import RegistryError
+    from provisioning.home import CountyHome
+
+    h = CountyHome.init(tmp_path / "home", "county-3301", "https://learn.county-3301.example", ["localhost"])
+    crowd = [{"staff_id": f"s-{i:05d}", "card": f"{i:016x}", "role": "staff", "venues": ["v-big"],
+              "pin_hash": "scrypt-card$32768$8$1$" + "0" * 32 + "$" + "0" * 64} for i in range(2000)]
+    with pytest.raises(county_pages.PageTooLarge):
+        paged(TestCounty(), "staff", {"staff": crowd})
+    with pytest.raises(RegistryError, match="over the broker's message limit"):
+        h.save_document("staff", {"staff": crowd})
+    assert 1 == h.load_document("staff").version and 1 == h.load_pages("staff").index.version
