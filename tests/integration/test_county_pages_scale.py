@@ -165,3 +165,29 @@ def test_only_changed_pages_travel_again_after_a_reload_or_a_kiosk_reconnection(
             uplink.stop()
         gateway.kill()
         broker.kill()
+
+
+def test_a_broker_that_never_returns_the_gateways_marker_still_gets_every_page(
+        tmp_path: Path, county: TestCounty) -> None:
+    """A broker whose ACL predates pages (the gateway may not read lc/v1/county/index/#): the
+    gateway cannot learn what the broker holds, waits PAGES_SYNC_WAIT for its own marker and
+    then publishes every page, with a warning that says what to do."""
+    acl = tmp_path / "acl"
+    acl.write_text("".join(f"topic {line}\n" for line in (
+        "write #", "read lc/v1/+/rec", "read lc/v1/+/status", "read lc/v1/+/ack", "read lc/v1/+/cmd/#",
+        "read lc/v1/county/+", "read lc/v1/county/revoked-cards/+", "read lc/v1/county/index/revoked-cards",
+        "read lc/v1/county/index/registry", "read lc/v1/venue/#")))  # not lc/v1/county/index/_sync
+    broker = Mosquitto(tmp_path / "broker", extra_conf=f"max_packet_size {MAX_PACKET}\nacl_file {acl}\n").start()
+    gateway = GatewayProcess(county, tmp_path / "gateway", broker, kiosks={"k-a": "v-a"}, metrics_port=free_port())
+    gateway.put_paged(county.revocations([os.urandom(8).hex() for _ in range(5_000)], version=2))
+    uplink = None
+    try:
+        gateway.start()
+        uplink, hooks = kiosk_uplink(tmp_path / "kiosk", "k-a", "v-a", county, broker.port)
+        wait_until("every page", lambda: hooks.docs.complete("revoked-cards"), 90)
+        assert "publishing every page" in (tmp_path / "gateway" / "gateway.log").read_text()
+    finally:
+        if uplink is not None:
+            uplink.stop()
+        gateway.kill()
+        broker.kill()
