@@ -173,3 +173,22 @@ def test_a_venue_page_over_the_limit_is_refused_and_the_home_writes_nothing(tmp_
     with pytest.raises(RegistryError, match="over the broker's message limit"):
         h.save_document("staff", {"staff": crowd})
     assert 1 == h.load_document("staff").version and 1 == h.load_pages("staff").index.version
+
+
+def test_a_list_that_outgrows_its_pages_is_split_finer_and_the_kiosk_drops_the_old_pages(
+        tmp_path: Path, county: TestCounty) -> None:
+    _, small = paged(county, "revoked-cards", {"cards": cards(100)})
+    assert 1 == small.digits
+    grown = {"cards": cards(60_000)}  # about 5 MB: 16 pages would be over the limit
+    _, big = paged(county, "revoked-cards", grown, version=2, previous=small)
+    assert big.digits == 2 and all(len(k) == 2 for k in big.pages)
+    held = CountyDocuments(tmp_path, county.county_id, issuer(county))
+    held.update("revoked-cards-index", small.index.token)
+    for page in small.pages.values():
+        held.update("revoked-cards-page", page.token)
+    for page in big.pages.values():  # the new pages come first (the gateway publishes the index last)
+        held.update("revoked-cards-page", page.token)
+    held.update("revoked-cards-index", big.index.token)
+    assert set(big.pages) == set(held._pages["revoked-cards"])  # the one-digit pages are gone, on disk too
+    assert not any(len(p.stem) == 1 for p in (tmp_path / "revoked-cards.pages").glob("*.jws"))
+    assert {c["card"] for c in grown["cards"]} == held.revoked_cards()
