@@ -338,8 +338,8 @@ class GatewayService:
                 self.outgoing.publish(page_topic(kind, key), b"", retain=True)
                 del sent[key]
             if len(pages.index) > MAX_MESSAGE:
-                log.error("the %s index is %d bytes, over the broker's message limit: not published",
-                          kind, len(pages.index))
+                log.warning("the %s index is %d bytes, over the broker's message limit: not published (a "
+                            "gateway restart then publishes every %s page again)", kind, len(pages.index), kind)
                 self.metrics.documents_too_large.labels(f"{kind}-index").inc()
             elif self._index_sent.get(kind) != pages.version:
                 self.outgoing.publish(index_topic(kind), pages.index, retain=True)
