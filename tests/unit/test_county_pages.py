@@ -192,3 +192,12 @@ def test_a_list_that_outgrows_its_pages_is_split_finer_and_the_kiosk_drops_the_o
     assert set(big.pages) == set(held._pages["revoked-cards"])  # the one-digit pages are gone, on disk too
     assert not any(len(p.stem) == 1 for p in (tmp_path / "revoked-cards.pages").glob("*.jws"))
     assert {c["card"] for c in grown["cards"]} == held.revoked_cards()
+
+
+def test_a_venue_index_over_the_limit_does_not_stop_the_roster(county: TestCounty) -> None:
+    """Kiosks never read the staff index (only their venue's page): 20,000 venues make an
+    index over the limit, which the gateway does not publish; the pages are still made."""
+    staff = [{"staff_id": f"s-{i}", "card": f"{i:016x}", "role": "staff", "venues": [f"v-p{i:05d}"],
+              "pin_hash": "x"} for i in range(20_000)]
+    _, p = paged(county, "staff", {"staff": staff})
+    assert len(p.index.token) > documents.MAX_MESSAGE and 20_001 == len(p.pages)
