@@ -14,18 +14,19 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway import partitions
 from gateway.errors import StoreError
 from records import migrations
 
 log = logging.getLogger(__name__)
 
-SCHEMA = [
+SCHEMA: list[tuple[str, str | Callable[[Tx], None]]] = [
     ("0001-records", """
         CREATE TABLE records (
             rowid_ {serial}, kiosk TEXT NOT NULL, epoch INTEGER NOT NULL, seq INTEGER NOT NULL,
@@ -122,6 +123,9 @@ SCHEMA = [
     ("0009-learner-links-resent", """
         ALTER TABLE learner_links ADD COLUMN resent INTEGER NOT NULL DEFAULT 0
     """),
+    # PostgreSQL: records by month of committed_ms, the global uniqueness of id and of
+    # (kiosk, epoch, seq) in record_keys (gateway/partitions.py). SQLite: nothing to do.
+    ("0010-records-by-month", partitions.convert),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 
@@ -143,6 +147,7 @@ class Dialect:
     serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
     lock_suffix = ""
     txid_default = "SELECT 1"  # nothing to do: one writer at a time
+    keys = "records"  # where record ids are unique (PostgreSQL: record_keys, gateway/partitions.py)
     horizon = str(2**62)  # every committed row is final
 
     def q(self, sql: str) -> str:
@@ -155,6 +160,7 @@ class Postgres(Dialect):
     lock_suffix = " FOR UPDATE"
     txid_default = "ALTER TABLE records ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint)"
     horizon = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+    keys = "record_keys"
 
     def q(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -214,6 +220,10 @@ class Tx:
                         (kiosk, epoch)) is not None
 
     def insert_records(self, rows: list[tuple[Any, ...]]) -> None:
+        if rows and self.d.keys != "records":  # PostgreSQL: the unique id and position, first
+            self.execute("INSERT INTO record_keys (id, kiosk, epoch, seq) "
+                         "SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::int[])",
+                         ([r[3] for r in rows], [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
         if rows:
             self.cur.executemany(self.d.q(
                 "INSERT INTO records (kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, "
@@ -224,7 +234,7 @@ class Tx:
         if not record_ids:
             return set()
         marks = ",".join("?" * len(record_ids))
-        return {r[0] for r in self.execute(f"SELECT id FROM records WHERE id IN ({marks})",  # noqa: S608
+        return {r[0] for r in self.execute(f"SELECT id FROM {self.d.keys} WHERE id IN ({marks})",  # noqa: S608
                                            tuple(record_ids)).fetchall()}
 
     def insert_rejected(self, kiosk: str, epoch: int, seq: int, hash_: str, token: str, reason: str,
@@ -264,6 +274,14 @@ class Tx:
                          (reason, int(time.time() * 1000), kiosk, epoch, seq))
             self.execute(f"DELETE FROM {table} WHERE kiosk = ? AND epoch = ? AND seq = ?",  # noqa: S608
                          (kiosk, epoch, seq))
+        if self.d.keys != "records":
+            self.execute("DELETE FROM record_keys WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))
+
+    def delete_record(self, rowid: int, record_id: str) -> None:
+        """Delete a stored record (a purge), its id and position with it."""
+        self.execute("DELETE FROM records WHERE rowid_ = ?", (rowid,))
+        if self.d.keys != "records":
+            self.execute("DELETE FROM record_keys WHERE id = ?", (record_id,))
 
     def delete_rejected(self, kiosk: str, epoch: int, seq: int) -> None:
         self.execute("DELETE FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))
@@ -419,11 +437,26 @@ class Store:
                 tx.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_ms BIGINT)")
                 if tx.one("SELECT name FROM migrations WHERE name = ?", (name,)) is not None:
                     continue
-                for statement in sql.format(serial=self.d.serial, txid_default=self.d.txid_default).split(";"):
-                    if statement.strip():
-                        tx.execute(statement)
+                if callable(sql):
+                    sql(tx)
+                else:
+                    for statement in sql.format(serial=self.d.serial, txid_default=self.d.txid_default).split(";"):
+                        if statement.strip():
+                            tx.execute(statement)
                 tx.execute("INSERT INTO migrations VALUES (?, ?)", (name, int(time.time() * 1000)))
             log.info("store migration %s applied", name)
+        self.ensure_months()
+
+    def ensure_months(self, now_ms: int | None = None) -> list[str]:
+        """PostgreSQL: this month's partition of ``records`` and the next two exist (made at
+        start and daily by the gateway; gateway/partitions.py). Returns the ones made."""
+        if self.d.name != "postgresql":
+            return []
+        with self.tx() as tx:
+            made = partitions.ensure_months(tx, now_ms)
+        if made:
+            log.info("store: partitions %s made", ", ".join(made))
+        return made
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:

@@ -47,6 +47,7 @@ class GatewayApp:
     pair_every: float = 30.0
     lock: instance.InstanceLock | None = None
     poll_seconds: float = 3.0  # how often the county files' modification times are looked at
+    months_every: float = 86400.0  # PostgreSQL: the next months' partitions of records, made daily
     store_url: str = ""
 
     def run(self) -> None:
@@ -71,6 +72,8 @@ class GatewayApp:
                         self.service.reload()
 
         threading.Thread(target=reloader, name="reload", daemon=True).start()
+        if self.store.d.name == "postgresql":
+            threading.Thread(target=self._months, name="partitions", daemon=True).start()
         if self.pairer is not None:
             threading.Thread(target=self._pair, name="pairing", daemon=True).start()
         if self.relay is not None:
@@ -110,6 +113,15 @@ class GatewayApp:
                 self.pairer()
             except Exception:  # a pairing fault must not stop the gateway; the next pass retries  # noqa: BLE001
                 log.exception("pairing unpaired check-outs failed")
+
+    def _months(self) -> None:
+        """Make this month's partition of ``records`` and the next two, daily (the store made
+        them at start; an insert never fails for want of one: it lands in records_default)."""
+        while not self.service.stop.wait(self.months_every):
+            try:
+                self.store.ensure_months()
+            except Exception:  # the next day retries; records go to records_default meanwhile  # noqa: BLE001
+                log.exception("making the next months' partitions of records failed")
 
     def _relay_metrics(self) -> None:
         relay, m = self.relay, self.service.metrics
