@@ -156,4 +156,6 @@ def run(quick: bool) -> list[Result]:
         f"(unpartitioned, as before migration 0010); "
         f"migration 0010 converted it in {migrate_s:.0f} s. Partitions {size[0] / gib:.1f} GiB of which "
         f"indexes {size[1] / gib:.1f} GiB; record_keys {keys[0] / gib:.2f} GiB of which indexes "
-        f"{keys[1] / gib:.2f} GiB. 100 million rows (~117 GB) do not fit this machine's disk: not measured.")]
+        f"{keys[1] / gib:.2f} GiB ({(size[0] + keys[0]) / total:,.0f} bytes a row in all). 100 million rows "
+        f"(~{(size[0] + keys[0]) / total * 1e8 / 1e9:.0f} GB, and twice that to convert) do not fit this "
+        f"machine's disk: not measured.")]
