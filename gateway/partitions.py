@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 MONTHS_AHEAD = 2  # this month and the next two exist at any time (made at start and daily)
+LOCK_TIMEOUT = "2s"  # how long making a partition waits for the tables' locks
 COLUMNS = "rowid_, kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, committed_ms, txid"
 
 PARENT = """
@@ -69,7 +70,7 @@ def name(year: int, month: int) -> str:
     return f"records_{year:04d}_{month:02d}"
 
 
-def convert(tx: Any, now_ms: int | None = None) -> None:
+def convert(tx: Any) -> None:
     """Migration 0010 on PostgreSQL: the single ``records`` table becomes the partitioned one,
     in the migration's transaction (the gateway's inserts wait for it). Every row is copied
     with its rowid_ and txid (the relay's commit order is unchanged), the keys go to
@@ -84,7 +85,7 @@ def convert(tx: Any, now_ms: int | None = None) -> None:
     tx.execute("CREATE TABLE records_default PARTITION OF records DEFAULT")
     present = tx.execute("SELECT DISTINCT date_trunc('month', to_timestamp(committed_ms / 1000.0) AT TIME ZONE 'UTC') "
                          "FROM records_unpartitioned").fetchall()
-    now_y, now_m = month_of(int(time.time() * 1000) if now_ms is None else now_ms)
+    now_y, now_m = month_of(int(time.time() * 1000))
     for year, month in sorted({(t.year, t.month) for (t,) in present}
                               | set(following_months(now_y, now_m, MONTHS_AHEAD + 1))):
         lo, hi = bounds(year, month)
@@ -108,6 +109,9 @@ def ensure_months(tx: Any, now_ms: int | None = None, ahead: int = MONTHS_AHEAD)
     tx.execute("SELECT pg_advisory_xact_lock(hashtext('learncard-partitions'))")
     if tx.one("SELECT to_regclass('records_default')")[0] is None:
         return []  # not partitioned (yet): migration 0010 makes the first ones
+    # ATTACH locks records_default exclusively: behind a long report reading it, it would hold
+    # every ingest queued behind it too. Give up instead (LockNotAvailable); the caller retries.
+    tx.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     made = []
     for year, month in following_months(*month_of(int(time.time() * 1000) if now_ms is None else now_ms),
                                         ahead + 1):
@@ -122,9 +126,3 @@ def ensure_months(tx: Any, now_ms: int | None = None, ahead: int = MONTHS_AHEAD)
         made.append(part)
     return made
 
-
-def months(tx: Any) -> list[tuple[str, int]]:
-    """(partition, rows estimate) of the attached partitions, in name order."""
-    return [(r[0], int(r[1])) for r in tx.execute(
-        "SELECT c.relname, greatest(c.reltuples, 0)::bigint FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'records'::regclass ORDER BY c.relname").fetchall()]

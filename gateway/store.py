@@ -445,7 +445,11 @@ class Store:
                             tx.execute(statement)
                 tx.execute("INSERT INTO migrations VALUES (?, ?)", (name, int(time.time() * 1000)))
             log.info("store migration %s applied", name)
-        self.ensure_months()
+        try:
+            self.ensure_months()
+        except Exception as err:  # noqa: BLE001 (psycopg's LockNotAvailable, or any: never fatal here)
+            log.warning("store: the next months' partitions could not be made now (%s); rows go to "
+                        "records_default until the gateway's next pass makes them", err)
 
     def ensure_months(self, now_ms: int | None = None) -> list[str]:
         """PostgreSQL: this month's partition of ``records`` and the next two exist (made at

@@ -48,6 +48,7 @@ class GatewayApp:
     lock: instance.InstanceLock | None = None
     poll_seconds: float = 3.0  # how often the county files' modification times are looked at
     months_every: float = 86400.0  # PostgreSQL: the next months' partitions of records, made daily
+    months_retry: float = 600.0  # … and again this soon after a failed pass (a lock it did not get)
     store_url: str = ""
 
     def run(self) -> None:
@@ -117,11 +118,15 @@ class GatewayApp:
     def _months(self) -> None:
         """Make this month's partition of ``records`` and the next two, daily (the store made
         them at start; an insert never fails for want of one: it lands in records_default)."""
-        while not self.service.stop.wait(self.months_every):
+        wait = self.months_every
+        while not self.service.stop.wait(wait):
             try:
                 self.store.ensure_months()
-            except Exception:  # the next day retries; records go to records_default meanwhile  # noqa: BLE001
-                log.exception("making the next months' partitions of records failed")
+                wait = self.months_every
+            except Exception:  # records go to records_default meanwhile; tried again soon  # noqa: BLE001
+                log.exception("making the next months' partitions of records failed; trying again in %.0f s",
+                              self.months_retry)
+                wait = self.months_retry
 
     def _relay_metrics(self) -> None:
         relay, m = self.relay, self.service.metrics

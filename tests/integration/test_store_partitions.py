@@ -227,3 +227,27 @@ def test_a_record_of_a_detached_month_sent_again_is_not_stored_twice(tmp_path: P
             assert [recs[1].token, recs[2].token] == store.tokens("k-test-1")
         finally:
             store.close()
+
+
+def test_making_a_month_gives_up_behind_a_long_reader_and_inserts_go_on() -> None:
+    """A long report holds records_default: making a partition must not wait behind it (every
+    ingest would queue behind that wait); it gives up, and the next pass makes it."""
+    far = NOW_MS + 150 * DAY_MS
+    with database() as url:
+        store, report = Store.open(url), Store.open(url)
+        try:
+            with report.tx() as reading:
+                # if making the month waited for it, the server ends this reader after 30 s and
+                # the month is made: the test fails instead of hanging
+                reading.execute("SET LOCAL idle_in_transaction_session_timeout = '30s'")
+                reading.execute("SELECT count(*) FROM records")  # holds every partition until it ends
+                with pytest.raises(psycopg.errors.LockNotAvailable):
+                    store.ensure_months(far)
+                with store.tx() as tx:
+                    tx.insert_records([row("k-1", 1, far)])
+            assert "records_default" == where(store)[f"token-k-1-1-{far}"]
+            assert "records_2027_04" in store.ensure_months(far)
+            assert "records_2027_04" == where(store)[f"token-k-1-1-{far}"]
+        finally:
+            store.close()
+            report.close()
