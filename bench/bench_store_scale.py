@@ -97,7 +97,7 @@ def run(quick: bool) -> list[Result]:
 
     rows = 300_000 if quick else 10_000_000
     per_round = 1_000 if quick else 5_000
-    rounds = 3 if quick else 5
+    rounds = 3 if quick else 9
     county = TestCounty()
     cluster = Cluster().start()
     try:
@@ -131,7 +131,8 @@ def run(quick: bool) -> list[Result]:
             reads[k].append(index_reads(u))
         with psycopg.connect(urls["full"]) as conn:
             total = conn.execute("SELECT count(*) FROM records").fetchone()[0]
-            size = conn.execute("SELECT sum(pg_total_relation_size(c.oid)), sum(pg_indexes_size(c.oid)) "
+            size = conn.execute("SELECT sum(pg_total_relation_size(c.oid))::bigint, "
+                                "sum(pg_indexes_size(c.oid))::bigint "
                                 "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                                 "WHERE i.inhparent = 'records'::regclass").fetchone()
             keys = conn.execute("SELECT pg_total_relation_size('record_keys'), "
@@ -151,8 +152,8 @@ def run(quick: bool) -> list[Result]:
         f"chain positions unique in record_keys. A cluster of the bench's own with shared_buffers 32 MB; its "
         f"relation files dropped from the OS page cache (posix_fadvise DONTNEED) before each round and every "
         f"0.5 s during it. Index blocks read from outside shared_buffers per record ingested: "
-        f"{(reads['full'][1] - reads['full'][0]) / made:.1f} full, "
-        f"{(reads['empty'][1] - reads['empty'][0]) / made:.1f} empty. Filled in {fill_s:.0f} s with generate_series "
+        f"{(reads['full'][1] - reads['full'][0]) / made:.2f} full, "
+        f"{(reads['empty'][1] - reads['empty'][0]) / made:.2f} empty. Filled in {fill_s:.0f} s with generate_series "
         f"(unpartitioned, as before migration 0010); "
         f"migration 0010 converted it in {migrate_s:.0f} s. Partitions {size[0] / gib:.1f} GiB of which "
         f"indexes {size[1] / gib:.1f} GiB; record_keys {keys[0] / gib:.2f} GiB of which indexes "
