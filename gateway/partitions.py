@@ -7,9 +7,11 @@ indexes stay the size of a month, and an old month can be detached and archived 
 
 PostgreSQL requires the partition key in every unique index, so the store's two global
 uniqueness rules live in ``record_keys`` (id, kiosk, epoch, seq): its primary key is the
-record id and it is unique on (kiosk, epoch, seq). The ingest writes it in the same
-transaction as the record (``Tx.insert_records``), so a duplicate id or a taken chain
-position fails the transaction exactly as the unique constraints of ``records`` did.
+record id and it is unique on (kiosk, epoch, seq). Triggers on ``records`` add a row's keys
+when it is inserted and remove them when it is deleted, in the same statement: a duplicate
+id or a taken chain position fails the transaction exactly as the unique constraints of
+``records`` did, whoever writes (this release's ingest, a process of the previous release
+still running during an upgrade, a hand-written INSERT). A detached month keeps its keys.
 
 SQLite keeps its single table: nothing here runs on it.
 """
@@ -42,6 +44,15 @@ INDEXES = (
     "CREATE INDEX records_commit_order ON records (txid, rowid_)",
     "ALTER TABLE record_keys ADD CONSTRAINT record_keys_pkey PRIMARY KEY (id)",
     "ALTER TABLE record_keys ADD CONSTRAINT record_keys_position UNIQUE (kiosk, epoch, seq)",
+)
+TRIGGERS = (
+    """CREATE FUNCTION records_keys_add() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        INSERT INTO record_keys (id, kiosk, epoch, seq) VALUES (NEW.id, NEW.kiosk, NEW.epoch, NEW.seq);
+        RETURN NULL; END $$""",
+    """CREATE FUNCTION records_keys_remove() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        DELETE FROM record_keys WHERE id = OLD.id; RETURN NULL; END $$""",
+    "CREATE TRIGGER records_keys_add AFTER INSERT ON records FOR EACH ROW EXECUTE FUNCTION records_keys_add()",
+    "CREATE TRIGGER records_keys_remove AFTER DELETE ON records FOR EACH ROW EXECUTE FUNCTION records_keys_remove()",
 )
 
 
@@ -95,7 +106,7 @@ def convert(tx: Any) -> None:
     tx.execute("INSERT INTO record_keys (id, kiosk, epoch, seq) "
                "SELECT id, kiosk, epoch, seq FROM records_unpartitioned")
     tx.execute("DROP TABLE records_unpartitioned")
-    for statement in INDEXES:
+    for statement in INDEXES + TRIGGERS:  # the copied rows' keys are in; the triggers keep the rest
         tx.execute(statement)
     tx.execute("ANALYZE records")
     tx.execute("ANALYZE record_keys")
@@ -122,6 +133,8 @@ def ensure_months(tx: Any, now_ms: int | None = None, ahead: int = MONTHS_AHEAD)
         tx.execute(f"CREATE TABLE {part} (LIKE records INCLUDING DEFAULTS)")
         tx.execute(f"WITH moved AS (DELETE FROM records_default WHERE committed_ms >= ? AND committed_ms < ? "  # noqa: S608
                    f"RETURNING {COLUMNS}) INSERT INTO {part} ({COLUMNS}) SELECT {COLUMNS} FROM moved", (lo, hi))
+        # the delete took their keys with it and the table has no triggers until attached: put them back
+        tx.execute(f"INSERT INTO record_keys (id, kiosk, epoch, seq) SELECT id, kiosk, epoch, seq FROM {part}")  # noqa: S608
         tx.execute(f"ALTER TABLE records ATTACH PARTITION {part} FOR VALUES FROM ({lo}) TO ({hi})")
         made.append(part)
     return made

@@ -197,7 +197,7 @@ def purge(store: Store, retention: dict[str, int], now: datetime, dry_run: bool 
                 tx.execute("INSERT INTO purged VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
                            (rec.id, rec.kiosk, rec.epoch, rec.seq, rec.type, rec.hash, rec.prev, _learner_of(rec) or "",
                             int(time.time() * 1000)))
-                tx.delete_record(rowid, rec.id)
+                tx.execute("DELETE FROM records WHERE rowid_ = ?", (rowid,))
                 tx.execute("DELETE FROM deadletters WHERE record_id = ?", (rec.id,))
     return counts
 

@@ -147,7 +147,7 @@ class Dialect:
     serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
     lock_suffix = ""
     txid_default = "SELECT 1"  # nothing to do: one writer at a time
-    keys = "records"  # where record ids are unique (PostgreSQL: record_keys, gateway/partitions.py)
+    keys = "records"  # where ids are looked up (PostgreSQL: record_keys, kept by triggers: gateway/partitions.py)
     horizon = str(2**62)  # every committed row is final
 
     def q(self, sql: str) -> str:
@@ -220,10 +220,6 @@ class Tx:
                         (kiosk, epoch)) is not None
 
     def insert_records(self, rows: list[tuple[Any, ...]]) -> None:
-        if rows and self.d.keys != "records":  # PostgreSQL: the unique id and position, first
-            self.execute("INSERT INTO record_keys (id, kiosk, epoch, seq) "
-                         "SELECT * FROM unnest(?::text[], ?::text[], ?::int[], ?::int[])",
-                         ([r[3] for r in rows], [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]))
         if rows:
             self.cur.executemany(self.d.q(
                 "INSERT INTO records (kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, "
@@ -274,14 +270,6 @@ class Tx:
                          (reason, int(time.time() * 1000), kiosk, epoch, seq))
             self.execute(f"DELETE FROM {table} WHERE kiosk = ? AND epoch = ? AND seq = ?",  # noqa: S608
                          (kiosk, epoch, seq))
-        if self.d.keys != "records":
-            self.execute("DELETE FROM record_keys WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))
-
-    def delete_record(self, rowid: int, record_id: str) -> None:
-        """Delete a stored record (a purge), its id and position with it."""
-        self.execute("DELETE FROM records WHERE rowid_ = ?", (rowid,))
-        if self.d.keys != "records":
-            self.execute("DELETE FROM record_keys WHERE id = ?", (record_id,))
 
     def delete_rejected(self, kiosk: str, epoch: int, seq: int) -> None:
         self.execute("DELETE FROM rejected WHERE kiosk = ? AND epoch = ? AND seq = ?", (kiosk, epoch, seq))

@@ -136,8 +136,7 @@ def test_an_unseated_or_purged_record_gives_its_id_and_position_back() -> None:
                 tx.insert_records([row("k-1", 1, NOW_MS, "id-1"), row("k-1", 2, NOW_MS, "id-2")])
             with store.tx() as tx:
                 tx.unseat("k-1", 1, 1, "fork")
-                rowid = tx.one("SELECT rowid_ FROM records WHERE id = 'id-2'")[0]
-                tx.delete_record(rowid, "id-2")
+                tx.execute("DELETE FROM records WHERE id = 'id-2'")  # as privacy.purge does (by rowid_)
             with store.tx() as tx:  # as before the partitions: both free again
                 tx.insert_records([row("k-1", 1, NOW_MS, "id-2"), row("k-1", 2, NOW_MS, "id-1")])
             assert 2 == store.count() == store.query("SELECT count(*) FROM record_keys")[0][0]
@@ -251,3 +250,19 @@ def test_making_a_month_gives_up_behind_a_long_reader_and_inserts_go_on() -> Non
         finally:
             store.close()
             report.close()
+
+
+def test_a_writer_that_knows_nothing_of_record_keys_is_held_to_them_too() -> None:
+    """A gateway process of the previous release, still running during an upgrade, inserts
+    into records alone: the triggers write its keys, and its duplicates fail as before."""
+    plain = ("INSERT INTO records (kiosk, epoch, seq, id, type, venue, time, hash, prev, token, flags, committed_ms) "
+             "VALUES (%s, 1, %s, %s, 't', 'v', 't', 'h', '', 'tok', '', %s)")
+    with database() as url, psycopg.connect(url, autocommit=True) as old:
+        Store.open(url).close()
+        old.execute(plain, ("k-1", 1, "id-1", NOW_MS))
+        assert [("id-1", "k-1", 1, 1)] == old.execute("SELECT * FROM record_keys").fetchall()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            old.execute(plain, ("k-2", 1, "id-1", NOW_MS - 40 * DAY_MS))  # the same id, another month
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            old.execute(plain, ("k-1", 1, "id-2", NOW_MS + 40 * DAY_MS))  # the same position
+        assert 1 == old.execute("SELECT count(*) FROM records").fetchone()[0]
