@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.result import Result, interleave, median, percentile
+from bench.result import Result, interleave, interleave_samples, percentile
 from kiosk.control import ControlClient
 from kiosk.reader.base import CardRead
 from records import card
@@ -24,24 +24,34 @@ ROOT = Path(__file__).resolve().parent.parent
 GROUP = "Kiosk journal and agent (issue 2)"
 
 
-def raw_sqlite_latencies(folder: Path, n: int, row_bytes: int) -> list[float]:
-    import sqlite3
+class RawSqlite:
+    """The baseline of a tap: one row of the record's size inserted and committed, with the
+    journal's pragmas (WAL, synchronous=FULL), in a database of its own."""
 
-    conn = sqlite3.connect(folder / "raw.sqlite3", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE t (epoch INTEGER, seq INTEGER, id TEXT UNIQUE, token TEXT, "
-                 "PRIMARY KEY (epoch, seq))")
-    payload = "x" * row_bytes
-    out = []
-    for i in range(n):
-        t0 = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO t VALUES (1, ?, ?, ?)", (i, f"{i:036d}", payload))
-        conn.execute("COMMIT")
-        out.append(time.perf_counter() - t0)
-    conn.close()
-    return out
+    def __init__(self, path: Path, row_bytes: int) -> None:
+        import sqlite3
+
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("CREATE TABLE t (epoch INTEGER, seq INTEGER, id TEXT UNIQUE, token TEXT, "
+                          "PRIMARY KEY (epoch, seq))")
+        self.payload = "x" * row_bytes
+        self.seq = 0
+
+    def latencies(self, n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            self.seq += 1
+            t0 = time.perf_counter()
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("INSERT INTO t VALUES (1, ?, ?, ?)", (self.seq, f"{self.seq:036d}", self.payload))
+            self.conn.execute("COMMIT")
+            out.append(time.perf_counter() - t0)
+        return out
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def raw_rate(fn, n: int) -> float:
@@ -51,8 +61,12 @@ def raw_rate(fn, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+ROUNDS = 5
+SHARED = "The two-core machine was shared with other helpers' work; figure and baseline ran in interleaved rounds."
+
+
 def run(quick: bool) -> list[Result]:
-    n = 1_000 if quick else 10_000
+    n = 1_000 if quick else 10_000  # taps, in ROUNDS interleaved rounds
     results: list[Result] = []
     county = TestCounty()
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,13 +78,22 @@ def run(quick: bool) -> list[Result]:
             # warm up, then time Agent.on_read end to end (verify, rules, sign, commit)
             for text in cards[:10]:
                 app.agent.on_read(CardRead("qr", "bench", text=text))
-            latencies = []
-            for i in range(n):
-                read = CardRead("qr", "bench", text=cards[i % len(cards)])
-                t0 = time.perf_counter()
-                app.agent.on_read(read)
-                latencies.append(time.perf_counter() - t0)
             token_bytes = len(app.journal.records_between(app.journal.epoch, 1, 1)[0])
+            raw_db = RawSqlite(folder / "raw.sqlite3", token_bytes)
+            taps = [0]
+
+            def tap_latencies(_: int) -> list[float]:
+                out = []
+                for _ in range(n // ROUNDS):
+                    read = CardRead("qr", "bench", text=cards[taps[0] % len(cards)])
+                    taps[0] += 1
+                    t0 = time.perf_counter()
+                    app.agent.on_read(read)
+                    out.append(time.perf_counter() - t0)
+                return out
+
+            tapped = interleave_samples(ROUNDS, tap_latencies, lambda _: raw_db.latencies(n // ROUNDS))
+            raw_db.close()
             # burst: sign + append in grouped commits of 100, in rounds interleaved with raw
             # signing of messages of the same size
             signer = app.agent.signer
@@ -86,32 +109,52 @@ def run(quick: bool) -> list[Result]:
                 return burst / (time.perf_counter() - t0)
 
             bursts = interleave(3 if quick else 7, burst_round, lambda _: raw_rate(lambda: key.sign(message), burst))
-        raw = raw_sqlite_latencies(folder, n, token_bytes)
-        signature = key.sign(message)
-        public = key.public_key()
-        verify_rate = raw_rate(lambda: public.verify(signature, message), 5_000)
-        data = county.card_bytes(county.credential())
-        issuers = {county.county_id: county.issuer.public_key()}
-        card_rate = raw_rate(lambda: card.verify(card.from_qr_text(card.to_qr_text(data)), issuers), 5_000)
+        # card verification: the QR text → a verified credential, beside the raw Ed25519 verify
+        # of a message of the card's size, both over the same cards
+        issuer = county.issuer
+        issuers = {county.county_id: issuer.public_key()}
+        blobs = [county.card_bytes(county.credential()) for _ in range(20)]
+        texts = [card.to_qr_text(b) for b in blobs]
+        signed = [(sig, card.sig_structure(protected, body)) for protected, body, sig, _ in map(card._unpack, blobs)]
+        public = issuer.public_key()
+        count = 1_000 if quick else 5_000
 
-    ms = 1000.0
-    p50, p99 = median(latencies) * ms, percentile(latencies, 99) * ms
-    raw50, raw99 = median(raw) * ms, percentile(raw, 99) * ms
+        def verify_cards(_: int) -> float:
+            i = iter(range(count))
+            return raw_rate(lambda: card.verify(card.from_qr_text(texts[next(i) % len(texts)]), issuers), count)
+
+        def verify_raw(_: int) -> float:
+            i = iter(range(count))
+
+            def one() -> None:
+                sig, msg = signed[next(i) % len(signed)]
+                public.verify(sig, msg)
+            return raw_rate(one, count)
+
+        verified = interleave(ROUNDS, verify_cards, verify_raw)
+
+    goal99 = "p99 ≤ 1.5× raw"
+    met99 = percentile(tapped.pooled, 99) <= 1.5 * percentile(tapped.pooled_baseline, 99)
     results += [
-        Result(GROUP, "tap → durable signed record, p50", p50, "ms",
-               "raw sqlite insert+commit p50", raw50, n=n),
-        Result(GROUP, "tap → durable signed record, p99", p99, "ms",
-               "raw sqlite insert+commit p99", raw99, "p99 ≤ 1.5× raw", p99 <= 1.5 * raw99,
+        Result.of_samples(GROUP, "tap → durable signed record, p50", tapped, 50, "ms",
+                          "raw sqlite insert+commit p50", scale=1000),
+        Result.of_samples(GROUP, "tap → durable signed record, p99", tapped, 99, "ms",
+                          "raw sqlite insert+commit p99", goal99, met99,
                "A tap also verifies the card (Ed25519 verify) and signs the record (together about "
                "0.25 ms here), reads the learner's state, and its one fsync'd commit writes five to six "
                "B-tree pages (record, outbox, open check-ins, last taps, day and year summaries) where the "
-               "raw baseline writes two; profiled, that commit alone takes about twice the raw one.", n=n),
+               "raw baseline writes two; profiled, that commit alone takes about twice the raw one. "
+               f"{ROUNDS} interleaved rounds of {n // ROUNDS:,} taps and {n // ROUNDS:,} raw commits; the "
+               "percentiles are over all rounds' samples. " + SHARED, scale=1000),
         Result.of_rounds(GROUP, "burst sign + append (grouped commits of 100)", bursts, "records/s",
                "raw Ed25519 sign", "≥ 0.5× raw signing", bursts.ratio >= 0.5,
                "Building the CloudEvent (UUIDv7, RFC 3339 time, the no-floats check), serializing it "
                "and the chain hash cost about twice the signature in Python."),
-        Result(GROUP, "card verifications (QR text → verified credential)", card_rate, "cards/s",
-               "raw Ed25519 verify", verify_rate),
+        Result.of_rounds(GROUP, "card verifications (QR text → verified credential)", verified, "cards/s",
+                         "raw Ed25519 verify of the same cards' signatures",
+                         note=f"{count:,} verifications a round, the same 20 cards on both sides (the raw side "
+                              "verifies each card's own signature over its own signed bytes). A card verification "
+                              "also decodes the QR text and unpacks and checks the credential. " + SHARED),
     ]
     results.append(agent_rss(quick))
     return results

@@ -45,6 +45,20 @@ class Result:
         return cls(group, name, got.value, unit, baseline_name, got.baseline, goal, met, note,
                    rounds=len(got.values), spread=got.spread, ratio_of_rounds=got.ratio)
 
+    @classmethod
+    def of_samples(cls, group: str, name: str, got: Samples, p: float, unit: str, baseline_name: str,
+                   goal: str = "", met: bool | None = None, note: str = "", scale: float = 1.0) -> Result:
+        """Percentile ``p`` of a figure and its baseline over the samples of all interleaved
+        rounds (``n`` = the figure's pooled samples). For a median the ratio is the median of
+        the rounds' ratios with its spread; a higher percentile of one round rests on too few
+        samples, so its ratio is that of the pooled percentiles."""
+        value, baseline = percentile(got.pooled, p) * scale, percentile(got.pooled_baseline, p) * scale
+        if p == 50:
+            rounds = got.at(50)
+            return cls(group, name, value, unit, baseline_name, baseline, goal, met, note, n=len(got.pooled),
+                       rounds=len(got.values), spread=rounds.spread, ratio_of_rounds=rounds.ratio)
+        return cls(group, name, value, unit, baseline_name, baseline, goal, met, note, n=len(got.pooled))
+
 
 def percentile(samples: list[float], p: float) -> float:
     ordered = sorted(samples)
@@ -86,6 +100,37 @@ class Interleaved:
     @property
     def spread(self) -> tuple[float, float]:
         return (min(self.ratios), max(self.ratios))
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The samples (latencies, times per operation) of a figure and of its baseline, one
+    list per interleaved round."""
+
+    values: list[list[float]]
+    baselines: list[list[float]]
+
+    @property
+    def pooled(self) -> list[float]:
+        return [x for round_ in self.values for x in round_]
+
+    @property
+    def pooled_baseline(self) -> list[float]:
+        return [x for round_ in self.baselines for x in round_]
+
+    def at(self, p: float) -> Interleaved:
+        """Percentile ``p`` of each round, figure and baseline."""
+        return Interleaved([percentile(v, p) for v in self.values], [percentile(b, p) for b in self.baselines])
+
+
+def interleave_samples(rounds: int, figure: Callable[[int], list[float]],
+                       baseline: Callable[[int], list[float]]) -> Samples:
+    """Like ``interleave``, for measurements that give many samples per round."""
+    values, baselines = [], []
+    for i in range(rounds):
+        baselines.append(baseline(i))
+        values.append(figure(i))
+    return Samples(values, baselines)
 
 
 def interleave(rounds: int, figure: Callable[[int], float], baseline: Callable[[int], float]) -> Interleaved:

@@ -53,8 +53,23 @@ def stamp() -> str:
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
                               check=False).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    dirty = ", with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
-    return f"measured {when} at commit {commit}{dirty}; {machine()}"
+    # the page itself is left out: a section written a minute ago does not make the code dirty
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", f":!{DOC.relative_to(ROOT)}")
+    dirty = "with uncommitted changes" if changed else "clean"
+    return f"measured {when} at commit {commit} ({dirty}); {machine()}"
+
+
+P99_MIN_N = 1_000  # below this a p99 is one of the few slowest samples, not a percentile
+
+
+def n_text(r: Result) -> str:
+    """The samples behind a percentile; a p99 on fewer than 1,000 is marked as such."""
+    if not r.n:
+        return "—"
+    text = f"{r.n:,}"
+    if "p99" in r.name and r.n < P99_MIN_N:
+        text += f" (< {P99_MIN_N:,}: not a trustworthy p99)"
+    return text
 
 
 def fmt(x: float | None) -> str:
@@ -85,8 +100,9 @@ def render(results: list[Result], stamps: dict[str, str]) -> str:
         "baseline measured in the same run on the same machine; the ratio is what to",
         "compare across machines. Where a figure and its baseline ran in interleaved rounds,",
         "the ratio is the median of the rounds' ratios, with the lowest and highest beside it.",
-        "`n` is the number of samples behind a percentile. Each section says when, at which",
-        "commit and on which machine it was measured. Goals come from the issues; a missed",
+        "`n` is the number of samples behind a percentile (a p99 wants n ≥ 1,000). Each section says",
+        "when, at which commit (clean, or with uncommitted changes) and on which machine it was",
+        "measured. Goals come from the issues; a missed",
         "goal is said plainly.",
         "",
     ]
@@ -102,7 +118,7 @@ def render(results: list[Result], stamps: dict[str, str]) -> str:
             if r.baseline is not None:
                 base = f"{fmt(r.baseline)} {r.unit} ({r.baseline_name})"
             met = "—" if r.met is None else ("yes" if r.met else "**no**")
-            n = f"{r.n:,}" if r.n else "—"
+            n = n_text(r)
             lines.append(
                 f"| {r.name} | {fmt(r.value)} {r.unit} | {n} | {base} | {ratio_text(r)} | {r.goal or '—'} | {met} |"
             )
@@ -156,13 +172,20 @@ def merge(old: str, new: str, groups: set[str]) -> str:
     old_head, old_sections = sections(old)
     head, new_sections = sections(new)
     legacy = legacy_stamp(old_head)
-    for name, body in old_sections.items():
-        if name not in groups:
-            if legacy and "\n_measured " not in body:  # a section from before per-section stamps
-                title, rest = body.split("\n", 1)
-                body = f"{title}\n\n_{legacy}_\n{rest}"
-            new_sections[name] = body.rstrip("\n") + "\n"
-    return head + "\n" + "\n".join(new_sections[k].rstrip("\n") + "\n" for k in new_sections)
+    kept: dict[str, str] = {}
+    for name, body in old_sections.items():  # the page's order stays: a section re-run stays where it was
+        if name in groups:
+            kept[name] = new_sections.pop(name, body)
+            continue
+        if "\n_measured " not in body:  # a section from before per-section stamps, or written by hand
+            title, rest = body.split("\n", 1)
+            body = f"{title}\n\n_{legacy or UNSTAMPED}_\n{rest}"
+        kept[name] = body
+    kept.update(new_sections)
+    return head + "\n" + "\n".join(kept[k].rstrip("\n") + "\n" for k in kept)
+
+
+UNSTAMPED = "measured at an unrecorded commit and time (no stamp was written): re-run it with `python -m bench.run`"
 
 
 def legacy_stamp(head: str) -> str:
