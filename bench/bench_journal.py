@@ -7,7 +7,6 @@ Baselines measured in the same run: a raw sqlite3 insert+commit with the same pr
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -162,46 +161,20 @@ def run(quick: bool) -> list[Result]:
 
 def agent_rss(quick: bool) -> Result:
     """RSS of a real `learncard kiosk agent` process after a run of taps over its socket, in
-    the configuration a kiosk runs: the uplink sending every record to a broker and a gateway
-    process, and the NFC, keyboard-wedge and camera readers loaded (their devices are absent
-    here: each reader waits and retries, as on a kiosk with a reader unplugged)."""
-    from tests.support.mosquitto import Mosquitto
-    from tests.support.venue import GatewayProcess, kiosk_online
+    the configuration a kiosk runs (``bench/kiosk_agent.py``)."""
+    from bench.kiosk_agent import kiosk_agent
 
     county = TestCounty()
-    with tempfile.TemporaryDirectory() as tmp:
-        broker = Mosquitto(Path(tmp) / "broker").start()
-        gateway = GatewayProcess(county, Path(tmp) / "gateway", broker).start()
-        setup = kiosk_online(county, Path(tmp) / "kiosk", broker)
-        setup.values["readers"] = {"enabled": ["nfc", "hid", "camera"], "nfc_device": "udp:localhost:9",
-                                   "hid_device": str(Path(tmp) / "no-scanner"), "camera_device": 9}
-        setup.write()
-        proc = subprocess.Popen([sys.executable, "-m", "learncard", "kiosk", "--config",
-                                 str(setup.config_file), "agent"], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 20
-            while not setup.socket.exists():
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the agent did not start")
-                time.sleep(0.05)
-            client = ControlClient(setup.socket)
-            cards = [county.qr(county.credential()) for _ in range(20)]
-            for i in range(300 if quick else 3_000):
-                client.call("tap", text=cards[i % len(cards)])
-            client.close()
-            rss_kb = 0
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    rss_kb = int(line.split()[1])
-            stored = gateway.count()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-            gateway.kill()
-            broker.kill()
+    with tempfile.TemporaryDirectory() as tmp, kiosk_agent(county, Path(tmp)) as agent:
+        client = ControlClient(agent.setup.socket)
+        cards = [county.qr(county.credential()) for _ in range(20)]
+        for i in range(300 if quick else 3_000):
+            client.call("tap", text=cards[i % len(cards)])
+        client.close()
+        rss = agent.rss_mb()
+        stored = agent.stored()
     return Result(GROUP, "agent RSS after a run of taps (uplink to a gateway; NFC, HID and camera readers)",
-                  rss_kb / 1024, "MB", goal="≤ 60 MB", met=rss_kb / 1024 <= 60,
+                  rss, "MB", goal="≤ 60 MB", met=rss <= 60,
                   note=f"The agent as a kiosk runs it: {stored:,} records had reached the gateway's store when "
                        "RSS was read; the readers' libraries (nfcpy, evdev, OpenCV and zxing-cpp where installed) "
                        "are loaded, their devices absent.")
