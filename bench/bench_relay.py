@@ -53,8 +53,51 @@ def post_raw(lrs: Lrs, batches: list[list[dict]]) -> float:
     return time.perf_counter() - t0
 
 
+class Quiet:
+    """An LRS client that takes every batch without sending it: fills a store's relay cursor
+    past the records it already holds."""
+
+    def post(self, statements: list[dict]) -> object:
+        return type("Answer", (), {"ok": True, "status": 200})()
+
+
+class GatewayStore:
+    """A gateway's SQLite store with its ingest and its relay to the LRS, holding ``already``
+    records (relayed before the rounds start) — check-ins and check-outs of one kiosk."""
+
+    def __init__(self, county: TestCounty, files: CountyFiles, path: Path, lrs: Lrs, already: int) -> None:
+        self.store = Store.open(f"sqlite:///{path}")
+        self.chain = KioskChain(county)
+        self.ingest = Ingest(self.store, files, lambda: NOW)
+        self.relay = Relay(self.store, LrsClient(lrs.endpoint, "b", "B"), HOME, batch_size=BATCH)
+        self.visits = 0
+        if already:
+            self.add(already // 2)
+            real, self.relay.client = self.relay.client, Quiet()  # type: ignore[assignment]
+            while self.relay.step():
+                pass
+            self.relay.client = real
+
+    def add(self, visits: int) -> None:
+        recs = [r for k in range(visits) for r in visit(self.chain, self.visits + k)]
+        for k in range(0, len(recs), 200):
+            self.ingest.handle("k-test-1", payload(recs[k:k + 200]))
+        self.visits += visits
+
+    def relay_rate(self, n: int) -> float:
+        """Statements/s of the relay sending ``n`` new check-outs (ingested untimed first)."""
+        self.add(n)
+        before, t0 = self.relay.stats.delivered, time.perf_counter()
+        while self.relay.step():
+            pass
+        sent = self.relay.stats.delivered - before
+        if sent != n:
+            raise RuntimeError(f"the relay sent {sent} statements, not {n}")
+        return sent / (time.perf_counter() - t0)
+
+
 def run(quick: bool) -> list[Result]:
-    n, rounds = (200, 5) if quick else (2_000, 7)
+    n, rounds, big = (200, 5, 2_000) if quick else (2_000, 5, 40_000)
     county = TestCounty()
     lrs = Lrs().start()
     try:
@@ -63,44 +106,48 @@ def run(quick: bool) -> list[Result]:
             (folder / "registry.jws").write_text(county.registry({"k-test-1": "v-test"}).token)
             files = CountyFiles(county.county_id, county.issuer.public_key(), {"registry": folder / "registry.jws"})
             files.load(first=True)
-            store = Store.open(f"sqlite:///{folder / 'gw.sqlite3'}")
-            chain, twin = KioskChain(county), KioskChain(county)
-            ingest = Ingest(store, files, lambda: NOW)
-            relay = Relay(store, LrsClient(lrs.endpoint, "b", "B"), HOME, batch_size=BATCH)
-            first = [0]
+            twin = KioskChain(county)
+            statement = GatewayStore(county, files, folder / "shape.sqlite3", lrs, 0).relay.statement
 
-            def relayed(i: int) -> float:
-                """The relay sends round i's records, ingested (untimed) into the gateway's store."""
-                recs = [r for k in range(n) for r in visit(chain, first[0] + k)]
-                for k in range(0, len(recs), 200):
-                    ingest.handle("k-test-1", payload(recs[k:k + 200]))
-                before, t0 = relay.stats.delivered, time.perf_counter()
-                while relay.step():
-                    pass
-                sent = relay.stats.delivered - before
-                if sent != n:
-                    raise RuntimeError(f"round {i}: the relay sent {sent} statements, not {n}")
-                first[0] += n
-                return sent / (time.perf_counter() - t0)
-
-            def raw(_: int) -> float:
+            def raw(i: int) -> float:
                 """The very statements the relay makes (``Relay.statement``) for a twin set of
                 records — other ids, as the LRS would take repeated ids for duplicates — in the
                 batches the relay would send them (100 records: 50 check-ins, which make no
                 statement, and 50 check-outs), posted as they are."""
-                recs = [r for k in range(n) for r in visit(twin, 10**6 + first[0] + k)]
-                batches = [[s for r in recs[k:k + BATCH] if (s := relay.statement(r, {}))]
+                recs = [r for k in range(n) for r in visit(twin, 10**7 + i * n + k)]
+                batches = [[s for r in recs[k:k + BATCH] if (s := statement(r, {}))]
                            for k in range(0, len(recs), BATCH)]
                 return sum(map(len, batches)) / post_raw(lrs, batches)
 
-            got = interleave(rounds, relayed, raw)
-            store.close()
+            # each round a fresh store: the rounds alike, the relay on a store holding only their records
+            fresh = interleave(rounds, lambda i: GatewayStore(county, files, folder / f"fresh-{i}.sqlite3", lrs,
+                                                              0).relay_rate(n), raw)
+            t0 = time.perf_counter()
+            full = GatewayStore(county, files, folder / "full.sqlite3", lrs, big)
+            filled = time.perf_counter() - t0
+            grown = interleave(rounds, lambda _: full.relay_rate(n), raw)
     finally:
         lrs.stop()
-    return [Result.of_rounds(
-        GROUP, f"relay throughput, {n:,} statements per round ({2 * n:,} records, {BATCH} records a batch)", got,
-        "statements/s", "raw batch POST of the same statements to the same LRS", "≥ 0.8× raw", got.ratio >= 0.8,
-        note="Each round the raw POST of the relay's statements for a twin set of records (same kinds, sizes and "
-             "batches, other ids), then the relay reading the store, building and posting them; the LRS is the "
-             "project's npm test LRS on this machine. The two-core machine was shared with other helpers' work "
-             "(load average 2–6): the rates move with it, the ratio of each round much less.")]
+    how = ("Each round the raw POST of the relay's statements for a twin set of records (same kinds, sizes and "
+           "batches, other ids), then the relay reading the store, building and posting them; the LRS is the "
+           "project's npm test LRS on this machine. The two-core machine was shared with other helpers' work: "
+           "the rates move with it, the ratio of each round much less.")
+    return [
+        Result.of_rounds(GROUP, f"relay throughput, {n:,} statements ({2 * n:,} records) into a fresh store, "
+                                f"{BATCH} records a batch", fresh, "statements/s",
+                         "raw batch POST of the same statements to the same LRS", "≥ 0.8× raw", fresh.ratio >= 0.8,
+                         note=how),
+        Result.of_rounds(GROUP, f"relay throughput, {n:,} statements a round into a store already holding "
+                                f"{big:,} relayed records", grown, "statements/s",
+                         "raw batch POST of the same statements to the same LRS", "≥ 0.8× raw", grown.ratio >= 0.8,
+                         note=f"The store grows by {2 * n:,} records a round (filled in {filled:.0f} s before the "
+                              "rounds). Two reads of every batch grow with the data, found by profiling the relay "
+                              "against a stub LRS: `load_ledger` scans the whole records table for corrections "
+                              "(`WHERE type = 'correction'`, no index on type: 15 ms a batch at 6,000 records, "
+                              "50–75 ms at 30,000–60,000), and `records_in_commit_order` answers its "
+                              "`txid > ? OR (txid = ? AND rowid_ > ?)` with a MULTI-INDEX OR that gathers every "
+                              "record after the cursor and sorts them before the LIMIT, so a batch costs in "
+                              "proportion to the backlog waiting (75 ms a batch with 60,000 waiting). A province's "
+                              "store of millions of records needs both answered by an index (not changed here: "
+                              "gateway code)."),
+    ]
