@@ -16,7 +16,8 @@ GROUP = "A gateway tier: processes sharing the work (issue 18)"
 def scenario(gateways: int, backlog: int) -> dict:
     args = argparse.Namespace(kiosks=3, profile="village-backlog", gateways=gateways, store="postgresql",
                               duration=2.0, residents=0, rate=0.0, backlog=backlog, backlog_kiosks=3,
-                              processes=1, window=8, resend_after=30.0, gap_grace=5, settle_timeout=600.0)
+                              processes=1, window=8, resend_after=30.0, gap_grace=5, settle_timeout=600.0,
+                              tls=False)
     return simulate(args)
 
 
@@ -37,10 +38,14 @@ def run(quick: bool) -> list[Result]:
         results += [
             Result.of_rounds(GROUP, f"drain, {n} gateway processes, 3 kiosks × {backlog:,} records", drain,
                              "records/s", "one gateway process, same backlog", goal_drain if n == 2 else "",
-                             drain.ratio >= 0.9 if n == 2 else None,
+                             None,  # the drain clock is not trusted (note)
                              f"records received again {again:,.0f}, resend requests {asked:,.0f}, lost {lost} "
                              f"over {rounds} rounds (before issue 18: 212–414 records/s with 2 processes, "
-                             "1.1–2.2 million received again)"),
+                             "1.1–2.2 million received again). The two-core machine was shared "
+                             "with other helpers' work. The drain rate is not to be trusted: `bench/fleet.py` "
+                             "starts its drain clock at the profile's start, but the backlog kiosks send while "
+                             "they wait for it (5 s), so part of the backlog is drained before the clock starts; "
+                             "the CPU per record below does not depend on that clock."),
             Result.of_rounds(GROUP, f"gateway CPU per 1,000 records, {n} processes", cpu, "s",
                              "one gateway process", "within 10 % of one process (≤ 1.1×)", cpu.ratio <= 1.1,
                              "CPU of all gateway processes (utime + stime from /proc) over the records made"),
