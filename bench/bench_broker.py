@@ -190,6 +190,7 @@ def connections(broker: Broker, folder: Path) -> list[Result]:
         seconds = time.perf_counter() - t0
         rss, cpu = status(broker.pid, "VmRSS") - rss0, cpu_seconds(broker.pid) - cpu0
         fds = len(os.listdir(f"/proc/{broker.pid}/fd"))
+        rss_open = status(broker.pid, "VmRSS")
         limit = broker.nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     finally:
         for p in procs:
@@ -215,10 +216,11 @@ def connections(broker: Broker, folder: Path) -> list[Result]:
         Result(GROUP, "mutual-TLS kiosk connections one Mosquitto took (each its own certificate, CONNACK)",
                opened, "connections",
                note=f"{why}. Mosquitto took {broker.started_in:.1f} s to start with the generated ACL of "
-                    f"{len(broker.kiosks):,} kiosks (it reads the ACL again on every SIGHUP, as after a revocation). "
+                    f"{len(broker.kiosks):,} kiosks (the ACL is what grows with the kiosks, and Mosquitto reads it "
+                    "again on every SIGHUP, as after a revocation; a reload was not timed here). "
                     f"Opened in {seconds:.0f} s by {len(shares)} client processes; broker CPU "
                     f"{cpu / max(opened, 1) * 1000:.2f} ms and memory {rss / max(opened, 1):.0f} KiB a connection "
-                    f"(RSS {status(broker.pid, 'VmRSS') / 1024:,.0f} MiB with them open). " + SHARED),
+                    f"(RSS {rss_open / 1024:,.0f} MiB with them open). " + SHARED),
     ]
 
 
