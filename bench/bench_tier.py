@@ -44,7 +44,8 @@ def run(quick: bool) -> list[Result]:
                              "1.1–2.2 million received again). The two-core machine was shared "
                              "with other helpers' work. The drain rate is not to be trusted: `bench/fleet.py` "
                              "starts its drain clock at the profile's start, but the backlog kiosks send while "
-                             "they wait for it (5 s), so part of the backlog is drained before the clock starts; "
+                             "they wait for it (up to 5 s; none when the fleet connects late), so part of the backlog "
+                             "is drained before the clock starts; "
                              "the CPU per record below does not depend on that clock."),
             Result.of_rounds(GROUP, f"gateway CPU per 1,000 records, {n} processes", cpu, "s",
                              "one gateway process", "within 10 % of one process (≤ 1.1×)", cpu.ratio <= 1.1,
