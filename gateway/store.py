@@ -126,6 +126,11 @@ SCHEMA: list[tuple[str, str | Callable[[Tx], None]]] = [
     # PostgreSQL: records by month of committed_ms, the global uniqueness of id and of
     # (kiosk, epoch, seq) in record_keys (gateway/partitions.py). SQLite: nothing to do.
     ("0010-records-by-month", partitions.convert),
+    # the relay reads the corrections every batch (gateway/corrections.py load_ledger): a partial
+    # index finds them without reading every record, so a batch's cost does not grow with the store
+    ("0011-corrections-index", """
+        CREATE INDEX records_corrections ON records (rowid_) WHERE type = 'correction'
+    """),
 ]
 HELD, ACCEPTED, VOID = "held", "accepted", "void"  # held records: see gateway/plausibility.py
 
@@ -507,6 +512,8 @@ class Store:
     def released_behind(self, position: tuple[int, int] | int) -> list[tuple[str, str]]:
         """(record id, token) of accepted records the relay's cursor ((txid, rowid_), commit
         order; a bare ``rowid_`` means every transaction) passed while they were held."""
+        if not self.query("SELECT 1 FROM held WHERE state = ? AND relayed = 0 LIMIT 1", (ACCEPTED,)):
+            return []  # the usual case, answered from the small table alone (never a walk of records)
         if isinstance(position, int):
             behind, params = "r.rowid_ <= ?", (position,)
         else:
@@ -554,10 +561,17 @@ class Store:
         still precede, in commit order (see migration 0008) — for the relay: records held for
         review (or voided) are left out, accepted ones are in (as ``records_after``)."""
         txid, rowid = after
-        return [((int(r[0]), int(r[1])), r[2]) for r in self.query(
-            "SELECT txid, rowid_, token FROM records WHERE (txid > ? OR (txid = ? AND rowid_ > ?)) "  # noqa: S608
-            f"AND txid < {self.d.horizon} AND id NOT IN (SELECT record_id FROM held WHERE state <> ?) "
-            "ORDER BY txid, rowid_ LIMIT ?", (txid, txid, rowid, ACCEPTED, limit))]
+        pending = "id NOT IN (SELECT record_id FROM held WHERE state <> ?)"
+        return [((int(r[0]), int(r[1])), r[2]) for r in self.query(  # noqa: S608 (fixed text)
+            # two ranges of the (txid, rowid_) index, each read in order only up to the limit: the
+            # rest of the cursor's transaction, then later transactions (the OR of the two was
+            # answered by a range on txid alone: every row of the cursor's transaction read again
+            # for every batch — on SQLite, where txid is always 0, every record in the store)
+            f"SELECT * FROM (SELECT txid, rowid_, token FROM records WHERE txid = ? AND rowid_ > ? AND {pending} "  # noqa: S608
+            "ORDER BY txid, rowid_ LIMIT ?) AS same_tx UNION ALL "
+            f"SELECT * FROM (SELECT txid, rowid_, token FROM records WHERE txid > ? AND txid < {self.d.horizon} "
+            f"AND {pending} ORDER BY txid, rowid_ LIMIT ?) AS later_tx ORDER BY 1, 2 LIMIT ?",
+            (txid, rowid, ACCEPTED, limit, txid, ACCEPTED, limit, limit))]
 
     def set_status(self, kiosk: str, status: dict[str, Any]) -> None:
         with self.tx() as tx:
