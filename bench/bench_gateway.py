@@ -1,12 +1,14 @@
 """Store-and-forward speed: backlog drain end to end, one gateway worker's verify+commit
 rate, tap → gateway commit latency online.
 
-Baselines in the same run: raw paho QoS 1 publish→receive of the same payloads through the
-same broker, and the raw Ed25519 verify rate on one core.
+Baselines in the same run, in interleaved rounds: raw paho QoS 1 publish→receive of the very
+messages the drain sends (the kiosk journal's records, in messages of 200, through the same
+broker), and the raw Ed25519 verify rate on one core.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -57,6 +59,16 @@ def raw_mqtt_rate(port: int, payloads: list[bytes], records: int) -> float:
     return rate
 
 
+def journal_payloads(app) -> list[bytes]:  # noqa: ANN001 - a KioskApp
+    """The messages the kiosk's uplink sends for its whole outbox: its pending records in seq
+    order, ``BATCH`` to a message, one per line."""
+    tokens, after = [], None
+    while batch := app.journal.pending(BATCH, after=after):
+        tokens += [p.token for p in batch]
+        after = (batch[-1].epoch, batch[-1].seq)
+    return ["\n".join(tokens[i:i + BATCH]).encode("ascii") for i in range(0, len(tokens), BATCH)]
+
+
 def worker_rate(county: TestCounty, folder: Path, recs: list) -> float:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "registry.jws").write_text(county.registry({"k-test-1": "v-test"}).token)
@@ -72,58 +84,69 @@ def worker_rate(county: TestCounty, folder: Path, recs: list) -> float:
 
 def run(quick: bool) -> list[Result]:
     backlog = 10_000 if quick else 100_000
+    rounds = 3 if quick else 5
     county = TestCounty()
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         broker = Mosquitto(folder / "broker").start()
         try:
-            chain = KioskChain(county)
-            recs = chain.many(min(backlog, 20_000))
+            recs = KioskChain(county).many(min(backlog, 20_000))
             # interleaved rounds, median of the rounds' ratios: this machine's speed drifts
             worker = interleave(3 if quick else 7,
                                 lambda i: worker_rate(county, folder / f"worker-{i}", recs),
                                 lambda i: raw_verify_rate(county))
-            # the baseline carries the drain's whole backlog: the same number of records in
-            # messages of the same size (signed checkpoints of the same chain)
-            full = recs + chain.many(backlog - len(recs)) if backlog > len(recs) else recs
-            payloads = [payload(full[i:i + BATCH]) for i in range(0, len(full), BATCH)]
-            raw = raw_mqtt_rate(broker.port, payloads, len(full))
-            gateway = GatewayProcess(county, folder / "gateway", broker)
             kiosk = kiosk_online(county, folder / "kiosk", broker)
-            kiosk.values["uplink"]["host"] = ""  # fill the journal offline first
+            kiosk.values["uplink"]["host"] = ""  # fill the journal offline, once
             kiosk.write()
             with kiosk.running() as app:
                 signer = app.agent.signer
                 for _ in range(backlog // 1000):
                     app.journal.append_many([signer.maker("kiosk.checkpoint", {"pending": 0, "journal_bytes": 0})
                                              for _ in range(1000)])
-            gateway.start()
+                payloads = journal_payloads(app)  # what the drain sends, message by message
+            filled = folder / "kiosk-filled"
+            shutil.copytree(kiosk.folder / "state", filled)
             kiosk.values["uplink"]["host"] = "127.0.0.1"
             kiosk.write()
-            db = folder / "gateway" / "gateway.sqlite3"
-            wait_until("the gateway's store", db.exists, 30)
-            t0 = time.perf_counter()
-            with kiosk.running() as app:
-                wait_until("the backlog to drain", lambda: app.journal.stats().pending == 0, 900)
-                drain = backlog / (time.perf_counter() - t0)
-                latencies = tap_latency(kiosk, county, db, 30 if quick else 1000)
-            gateway.stop()
+            gateways: list[GatewayProcess] = []
+
+            def drain_round(i: int) -> float:
+                """The same backlog (the journal as filled) into a fresh gateway and store."""
+                shutil.rmtree(kiosk.folder / "state")
+                shutil.copytree(filled, kiosk.folder / "state")
+                if gateways:
+                    gateways.pop().stop()
+                gateway = GatewayProcess(county, folder / f"gateway-{i}", broker)
+                gateways.append(gateway)
+                gateway.start()
+                db = gateway.folder / "gateway.sqlite3"
+                wait_until("the gateway's store", db.exists, 30)
+                t0 = time.perf_counter()
+                with kiosk.running() as app:
+                    wait_until("the backlog to drain", lambda: app.journal.stats().pending == 0, 900)
+                    return backlog / (time.perf_counter() - t0)
+
+            drain = interleave(rounds, drain_round, lambda i: raw_mqtt_rate(broker.port, payloads, backlog))
+            with kiosk.running():
+                latencies = tap_latency(kiosk, county, gateways[-1].folder / "gateway.sqlite3", 30 if quick else 1000)
+            gateways.pop().stop()
         finally:
             broker.kill()
     results += [
-        Result(GROUP, f"backlog drain of {backlog:,} records, end to end", drain, "records/s",
-               "raw paho QoS 1 publish→receive, same payloads", raw, "≥ 5,000 records/s", drain >= 5000,
+        Result.of_rounds(GROUP, f"backlog drain of {backlog:,} records, end to end", drain, "records/s",
+               "raw paho QoS 1 publish→receive of the same messages", "≥ 5,000 records/s",
+               drain.value >= 5000,
                "End to end = kiosk uplink (journal reads, window of 8 messages of 200) → Mosquitto → gateway "
-               "(verify, schema, chain, commit, receipt, republish) → receipt → kiosk settles."),
+               "(verify, schema, chain, plausibility, commit, receipt, republish) → receipt → kiosk settles, on "
+               "one gateway process. Each round drains the same journal (copied as filled) into a fresh gateway "
+               "and store; the baseline publishes and receives exactly the messages the drain sends. "
+               "Several processes on PostgreSQL are the way past one process (see the tier sections)."),
         Result.of_rounds(GROUP, "one gateway worker: verify + check + commit (in process)", worker, "records/s",
                "raw Ed25519 verify, one core", "≥ 0.7× raw verify (issue 18)", worker.ratio >= 0.7,
-               "Per record the worker also parses the JWS and the CloudEvent and runs the JSON Schema (the SQL "
-               "is per message: one query for ids already taken, one multi-row insert, the chain update); that "
-               "Python costs nearly as much as the verify. "
-               "The end-to-end drain is bound by this one worker (the kiosk, broker and gateway "
-               "share 2 cores here); more workers on the shared subscription with the PostgreSQL store is the "
-               "way past it, not measured here."),
+               "Messages of 200 records into a SQLite store, one transaction (one fsync) per message. Per record "
+               "the worker also parses the JWS and the CloudEvent, hashes the link, runs the JSON Schema and "
+               "the plausibility checks and inserts the row."),
         Result(GROUP, "tap → gateway commit latency p50 at 10 taps/s", median(latencies) * 1000, "ms",
                n=len(latencies)),
         Result(GROUP, "tap → gateway commit latency p99 at 10 taps/s", percentile(latencies, 99) * 1000, "ms",
@@ -149,6 +172,3 @@ def tap_latency(kiosk, county: TestCounty, db: Path, n: int) -> list[float]:
         conn.close()
         client.close()
     return out
-
-
-

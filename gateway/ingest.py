@@ -41,7 +41,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 import fastjsonschema
@@ -75,6 +74,7 @@ class Outcome:
     receipts: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     verified: list[tuple[str, str]] = field(default_factory=list)  # (venue, token)
+    checked: list[Record] = field(default_factory=list)  # stored by this message: for the plausibility review
     again: list[tuple[str, str]] = field(default_factory=list)  # stored before: republished, not re-checked
     resend: list[dict[str, int]] = field(default_factory=list)
     stored: int = 0
@@ -82,6 +82,7 @@ class Outcome:
     rejected: dict[str, int] = field(default_factory=dict)
     refused: dict[str, int] = field(default_factory=dict)
     flagged: int = 0
+    failure: BaseException | None = None  # the store failed this message: nothing of it is kept or answered
 
 
 @dataclass
@@ -90,6 +91,7 @@ class _Line:
     epoch: int
     seq: int
     event: dict[str, Any]  # parsed once, to group by epoch; trusted only after the signature verifies
+    hash: str  # the chain link to this line (computed once: every line needs it)
     record: Record | None = None
     reason: str | None = None  # rejected: a verified record that takes its position, settled
     refusal: str | None = None  # refused: not the kiosk's record; takes no position
@@ -105,10 +107,6 @@ class _Line:
         """The link the signed event names (None when it names none that could match)."""
         prev = self.event.get("prev")
         return prev if isinstance(prev, str) else None
-
-    @cached_property
-    def hash(self) -> str:
-        return link_hash(self.compact.token)
 
 
 VALIDATORS = {name: fastjsonschema.compile(schema) for name, schema in SCHEMAS.items()}
@@ -129,21 +127,54 @@ class Ingest:
         self.gap_grace_ms = int(gap_grace * 1000)  # see _old_gaps
 
     def handle(self, kiosk: str, payload: bytes) -> Outcome:
-        """One message from the topic of ``kiosk`` (the connection's identity)."""
-        out = Outcome(kiosk)
+        """One message from the topic of ``kiosk`` (the connection's identity). A store
+        failure is raised (nothing of the message was kept)."""
+        out = self.handle_many([(kiosk, payload)])[0]
+        if out.failure is not None:
+            raise out.failure
+        return out
+
+    def handle_many(self, messages: list[tuple[str, bytes]]) -> list[Outcome]:
+        """Several messages, each from the topic of its kiosk, settled in one transaction
+        (group commit: one commit, one fsync, for all of them); one Outcome each, in order.
+
+        Each message is parsed and verified on its own, then settled inside its own savepoint:
+        a message whose settling fails (``Outcome.failure``) is rolled back alone, and the
+        others commit. A failed commit fails them all. Nothing is acknowledged here: the caller
+        sends the receipts once this returns, after the commit that holds their records. A
+        kiosk's messages are settled in the order given."""
+        outs: list[Outcome] = []
+        work: list[tuple[str, list[_Line], Outcome]] = []
+        for kiosk, payload in messages:
+            out = Outcome(kiosk)
+            outs.append(out)
+            try:
+                lines = self._prepare(kiosk, payload, out)
+            except Exception as err:  # the store, asked for known positions  # noqa: BLE001
+                out.failure = err
+                continue
+            if lines is not None:
+                work.append((kiosk, lines, out))
+        if work:
+            self._settle_all(work)
+        return outs
+
+    def _prepare(self, kiosk: str, payload: bytes, out: Outcome) -> list[_Line] | None:
+        """Parse, find re-sent records, verify the rest; None when the message is answered
+        with an error (``out.error``) and settles nothing."""
         if len(payload) > MAX_PAYLOAD:
             out.error = "too-large"
-            return out
+            return None
         lines = self._split(payload, out)
         if lines is None:
-            return out
+            return None
         known = self.store.known_positions(kiosk, [(x.epoch, x.seq, x.hash) for x in lines if x.refusal is None])
         for line in lines:
             position = (line.epoch, line.seq, line.hash)
             if position in known:
                 line.duplicate = True  # re-sent unchanged: settled again, its signature not checked again
                 line.reason = known[position] or None  # a rejected one is listed as rejected again
-        return self._ingest(kiosk, lines, out)
+        return lines if self._check(kiosk, lines, out) else None
 
     def replay(self, kiosk: str, tokens: list[str]) -> Outcome:
         """Ingest rejected records of ``kiosk`` again, through the same checks, once their cause
@@ -152,47 +183,81 @@ class Ingest:
         refused."""
         out = Outcome(kiosk)
         lines = self._split("\n".join(tokens).encode("ascii"), out)
-        if lines is None:
+        if lines is None or not self._check(kiosk, lines, out):
             return out
-        return self._ingest(kiosk, lines, out, clear_rejected=True)
+        self._settle_all([(kiosk, lines, out)], clear_rejected=True)
+        if out.failure is not None:
+            raise out.failure
+        return out
 
-    def _ingest(self, kiosk: str, lines: list[_Line], out: Outcome, *, clear_rejected: bool = False) -> Outcome:
+    def _check(self, kiosk: str, lines: list[_Line], out: Outcome) -> bool:
+        """Verify the lines not known already; False (``out.error``) while a key is unknown."""
         checking = [x for x in lines if not x.duplicate and x.refusal is None]
+        memo: dict[str, Any] = {}
         for line in checking:
-            self._verify(kiosk, line)
+            self._verify(kiosk, line, memo)
         unknown = [x for x in checking if x.unknown is not None]
         if unknown:
             self.county.reread()  # enrolled a minute ago? read the county's files once
+            memo.clear()
             for line in unknown:
                 line.unknown = None
-                self._verify(kiosk, line)
+                self._verify(kiosk, line, memo)
             unknown = [x for x in unknown if x.unknown is not None]
         if unknown:
             out.error = unknown[0].unknown
             log.warning("kiosk %s sent %d records with %s %s: nothing settled, the kiosk keeps them",
                         kiosk, len(unknown), out.error, unknown[0].compact.kid)
-            return out
+            return False
+        return True
+
+    def _settle_all(self, work: list[tuple[str, list[_Line], Outcome]], *, clear_rejected: bool = False) -> None:
+        """Settle each message of ``work`` in one transaction; a message that fails is rolled
+        back to its savepoint and marked (``Outcome.failure``), the others commit together."""
         received_ms = int(time.time() * 1000)
-        with self.store.tx() as tx:
-            by_epoch: dict[int, list[_Line]] = {}
-            for line in sorted(lines, key=lambda x: (x.epoch, x.seq)):
-                if line.refusal == "bad-position":
-                    self._refuse(tx, kiosk, line, out, self.max_refused)  # no epoch to answer for
-                    continue
-                by_epoch.setdefault(line.epoch, []).append(line)
-            for epoch, group in by_epoch.items():
-                if clear_rejected:
-                    for line in group:
-                        tx.delete_rejected(kiosk, epoch, line.seq)
-                out.receipts.append(self._epoch(tx, kiosk, epoch, group, out, received_ms))
-            out.verified = self.plausibility.review(tx, kiosk, out.verified)  # implausible: held
-            # a record stored before was checked then: checking it again would count its minutes
-            # twice (or hold it under rules published since); one held or void stays unpublished
-            out.verified += [(venue, token) for venue, token in out.again
-                             if not tx.not_in_use(just_verified(token).id)]
-            if out.stored:
-                tx.touch_kiosk(kiosk)
-        return out
+        alone = len(work) == 1
+        try:
+            with self.store.tx() as tx:
+                # PostgreSQL: every kiosk's lock at once, in one order for all processes (no deadlock)
+                tx.lock_kiosks(sorted({kiosk for kiosk, _, _ in work}))
+                for kiosk, lines, out in work:
+                    if alone:
+                        self._settle(tx, kiosk, lines, out, received_ms, clear_rejected)
+                        continue
+                    tx.execute("SAVEPOINT message")
+                    try:
+                        self._settle(tx, kiosk, lines, out, received_ms, clear_rejected)
+                    except Exception as err:  # this message only: the others' records stay  # noqa: BLE001
+                        tx.execute("ROLLBACK TO SAVEPOINT message")
+                        out.failure = err
+                        log.exception("a message of kiosk %s could not be settled; it will be re-sent", kiosk)
+                    tx.execute("RELEASE SAVEPOINT message")
+                for kiosk in dict.fromkeys(out.kiosk for _, _, out in work if out.stored and out.failure is None):
+                    tx.touch_kiosk(kiosk)
+        except Exception as err:  # noqa: BLE001 - BEGIN or COMMIT failed: nothing of the group is kept
+            for _, _, out in work:
+                if out.failure is None:
+                    out.failure = err
+
+    def _settle(self, tx: Tx, kiosk: str, lines: list[_Line], out: Outcome, received_ms: int,
+                clear_rejected: bool) -> None:
+        by_epoch: dict[int, list[_Line]] = {}
+        for line in sorted(lines, key=lambda x: (x.epoch, x.seq)):
+            if line.refusal == "bad-position":
+                self._refuse(tx, kiosk, line, out, self.max_refused)  # no epoch to answer for
+                continue
+            by_epoch.setdefault(line.epoch, []).append(line)
+        for epoch, group in by_epoch.items():
+            if clear_rejected:
+                for line in group:
+                    tx.delete_rejected(kiosk, epoch, line.seq)
+            out.receipts.append(self._epoch(tx, kiosk, epoch, group, out, received_ms))
+        out.verified = [(rec.event["venue"], rec.token)  # implausible: held
+                        for rec in self.plausibility.review(tx, kiosk, out.checked)]
+        # a record stored before was checked then: checking it again would count its minutes
+        # twice (or hold it under rules published since); one held or void stays unpublished
+        out.verified += [(venue, token) for venue, token in out.again
+                         if not tx.not_in_use(just_verified(token).id)]
 
     # --- parsing and verifying (outside the transaction) --------------------------------
 
@@ -218,7 +283,7 @@ class Ingest:
             except (RecordError, orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 out.error = "malformed"  # no position to settle it at: the whole message is refused
                 return None
-            line = _Line(compact, epoch, seq, event)
+            line = _Line(compact, epoch, seq, event, link_hash(raw))
             if not (1 <= epoch <= MAX_POSITION and 1 <= seq <= MAX_POSITION):
                 line.refusal = "bad-position"  # never a record (32-bit CloudEvents integers)
             lines.append(line)
@@ -227,19 +292,30 @@ class Ingest:
             return None
         return lines
 
-    def _verify(self, kiosk: str, line: _Line) -> None:
+    def _verify(self, kiosk: str, line: _Line, memo: dict[str, Any]) -> None:
+        """``memo``: the registry's answers for this message (its lines share a kid), kept
+        only while the registry in force does not change."""
         compact = line.compact
-        if compact.kid.split("/", 1)[0] != kiosk:
+        kid = compact.kid
+        if kid.split("/", 1)[0] != kiosk:
             line.refusal = "wrong-kiosk"
             return
         registry = self.county.registry()
-        try:
-            key = registry.registered_key(compact.kid)
-        except UnknownKey as err:
-            line.unknown = err.reason
-            return
-        except RecordError:  # a registry entry whose key does not parse: not the record's fault
-            line.unknown = "unknown-key"
+        if memo.get("registry") is not registry:
+            memo.update(registry=registry, active=registry.is_active(kiosk), keys={})
+        keys = memo["keys"]
+        found = keys.get(kid)
+        if found is None:
+            try:
+                found = (registry.registered_key(kid), None)
+            except UnknownKey as err:
+                found = (None, err.reason)
+            except RecordError:  # a registry entry whose key does not parse: not the record's fault
+                found = (None, "unknown-key")
+            keys[kid] = found
+        key, unknown = found
+        if key is None:
+            line.unknown = unknown
             return
         try:
             jws.verify(compact, key)
@@ -247,7 +323,7 @@ class Ingest:
             line.refusal = "bad-signature"
             return
         # verified: from here on it is the kiosk's own record and takes its position
-        if not registry.is_active(kiosk):
+        if not memo["active"]:
             line.reason = "revoked-kiosk"
             return
         try:
@@ -286,6 +362,7 @@ class Ingest:
     def _epoch(self, tx: Tx, kiosk: str, epoch: int, group: list[_Line], out: Outcome,
                received_ms: int) -> dict[str, Any]:
         chain = tx.chain(kiosk, epoch)
+        now = self.now()  # once per message: a record's time is compared with it
         rejected: list[dict[str, Any]] = []
         refused = 0
         taken = tx.ids_taken([line.record.id for line in group if line.record is not None])
@@ -356,16 +433,16 @@ class Ingest:
                 continue
             rec = line.record
             assert rec is not None
-            flags = self._clock_flags(chain, rec)
+            flags = self._clock_flags(chain, rec, now)
             if self.sun_check is not None:
                 flags = ",".join(f for f in (flags, self.sun_check.flag(tx, kiosk, rec)) if f)
             out.flagged += bool(flags)
             rows.append((kiosk, epoch, line.seq, rec.id, rec.type, rec.event["venue"], rec.event["time"],
-                         rec.hash, rec.prev, rec.token, flags, received_ms))
-            here[line.seq] = (rec.token, rec.hash, rec.prev)
+                         line.hash, rec.prev, rec.token, flags, received_ms))
+            here[line.seq] = (rec.token, line.hash, rec.prev)
             taken.add(rec.id)
             out.stored += 1
-            out.verified.append((rec.event["venue"], rec.token))
+            out.checked.append(rec)
             chain.max_seen = max(chain.max_seen, line.seq)
             if line.seq == chain.upto + 1:
                 self._remember_last(chain, rec)
@@ -380,7 +457,7 @@ class Ingest:
             out.resend.append({"epoch": epoch, "from": lo, "to": hi})
         receipt = {"epoch": epoch, "upto": chain.upto, "head": chain.head,
                    "missing": [[lo, hi] for lo, hi in missing], "rejected": rejected,
-                   "time": format_time(self.now())}
+                   "time": format_time(now)}
         if refused:
             receipt["refused"] = refused
         return receipt
@@ -441,10 +518,11 @@ class Ingest:
         chain.last_time, chain.last_mono, chain.last_bootid = (
             rec.event["time"], rec.event["mono"], rec.event["bootid"])
 
-    def _clock_flags(self, chain: Chain, rec: Record) -> str:
+    @staticmethod
+    def _clock_flags(chain: Chain, rec: Record, now: datetime) -> str:
         flags = []
         moment = parse_time(rec.event["time"])
-        if abs((moment - self.now()).total_seconds()) > CLOCK_TOLERANCE_S:
+        if abs((moment - now).total_seconds()) > CLOCK_TOLERANCE_S:
             flags.append("clock-far")
         if (chain.last_bootid == rec.event["bootid"] and chain.last_time
                 and int(rec.event["mono"]) > int(chain.last_mono or 0)

@@ -179,6 +179,7 @@ class Plausibility:
         self.rules = rules  # the county's credit-rules document in force, None if none
         self._warned = False
         self._book: tuple[int, RuleBook | None] | None = None  # (document version, its rules)
+        self._by_id: tuple[Document, dict[str, dict[str, Any]]] | None = None  # (roster, its entries by id)
 
     def rule_book(self) -> RuleBook | None:
         """The credit rules in force; None (the ``[plausibility]`` bounds, logged once per
@@ -210,12 +211,15 @@ class Plausibility:
                 log.warning("no staff roster is loaded: staff ids in records are not checked")
                 self._warned = True
             return None
-        entries = doc.body.get("staff", [])
-        return {str(e.get("staff_id")): e for e in entries if isinstance(e, dict)}
+        if self._by_id is None or self._by_id[0] is not doc:  # once per roster, not per message
+            entries = doc.body.get("staff", [])
+            self._by_id = (doc, {str(e.get("staff_id")): e for e in entries if isinstance(e, dict)})
+        return self._by_id[1]
 
-    def review(self, tx: Tx, kiosk: str, verified: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        """Check the (venue, token) records just stored for ``kiosk`` (in chain order); hold
-        the implausible ones. Returns the ones that may be published as verified."""
+    def review(self, tx: Tx, kiosk: str, verified: list[Record]) -> list[Record]:
+        """Check the records just stored for ``kiosk`` (in chain order, as the ingest parsed
+        and verified them); hold the implausible ones. Returns the ones that may be published
+        as verified."""
         if not verified:
             return verified
         registry, roster, book = self.registry(), self._roster(), self.rule_book()
@@ -223,8 +227,7 @@ class Plausibility:
             return verified  # a county signer's records (corrections, pairings): the county's own word
         enrolled = registry.venue_of(kiosk)
         kept = []
-        for venue, token in verified:
-            rec = just_verified(token)
+        for rec in verified:
             problems = venue_problem(rec, enrolled) + staff_problem(rec, roster)
             if "learner" in rec.data and rec.type in CREDITED | {"attendance.checkin"}:
                 zone = str(registry.venues.get(rec.event["venue"], {}).get("timezone") or DEFAULT_ZONE)
@@ -252,5 +255,5 @@ class Plausibility:
                 tx.alert(kiosk, "implausible", f"record {rec.id} ({rec.type}) held for review: "
                          + ", ".join(problems))
             else:
-                kept.append((venue, token))
+                kept.append(rec)
         return kept

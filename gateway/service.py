@@ -42,6 +42,8 @@ REC = "lc/v1/+/rec"
 STATUS = "lc/v1/+/status"
 VERIFIED_MAX = 200 * 1024  # bytes per verified-stream message
 STATUS_MAX = 4096  # bytes of a kiosk's retained status the gateway accepts and stores
+GROUP_MESSAGES = 64  # record messages settled in one transaction at most (group commit)
+GROUP_BYTES = 256 * 1024  # ... and no more bytes than one full message: a batch goes alone
 
 
 @dataclass(frozen=True)
@@ -126,18 +128,29 @@ class GatewayService:
     # --- the worker ----------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Process messages until stopped; each message's receipt goes out after its commit."""
+        """Process messages until stopped; each message's receipt goes out after its commit.
+
+        Group commit: the record messages already waiting when the worker is free (up to
+        ``GROUP_MESSAGES`` and ``GROUP_BYTES``, kiosks in turn as the inbox serves them) are
+        settled in one transaction, and their receipts go out after that one commit. Nothing
+        waits for a group to fill: a message alone is settled at once."""
         while not self.stop.is_set():
             got = self.inbox.get(timeout=0.5)
             if got is None:
                 continue
-            message = got[1]
+            group, size = [got[1]], len(got[1].payload)
+            while len(group) < GROUP_MESSAGES and size < GROUP_BYTES:
+                more = self.inbox.get(timeout=0)
+                if more is None:
+                    break
+                group.append(more[1])
+                size += len(more[1].payload)
             self._gauge_inbox()
             try:
-                self.process(message)
+                self.process_many(group)
             except Exception as err:  # one bad message must not stop the gateway  # noqa: BLE001
                 self.store_problem = f"{type(err).__name__}: {err}"  # what raises here is the store
-                log.exception("a message on %s could not be processed; it will be re-sent", message.topic)
+                log.exception("%d messages could not be processed; they will be re-sent", len(group))
 
     def health(self) -> tuple[bool, list[str]]:
         """Whether the gateway can do its work, and if not, why (for /healthz and a watchdog)."""
@@ -152,20 +165,50 @@ class GatewayService:
         return not reasons, reasons
 
     def process(self, message: mqtt.MQTTMessage) -> None:
-        parts = message.topic.split("/")
-        if len(parts) != 4 or parts[0] != "lc" or parts[1] != "v1":
+        self.process_many([message])
+
+    def process_many(self, messages: list[mqtt.MQTTMessage]) -> None:
+        """Kiosk statuses one by one; record messages in one transaction, then their receipts."""
+        records: list[tuple[str, mqtt.MQTTMessage]] = []
+        for message in messages:
+            parts = message.topic.split("/")
+            if len(parts) != 4 or parts[0] != "lc" or parts[1] != "v1":
+                continue
+            kiosk, kind = parts[2], parts[3]
+            if kind == "status":
+                try:
+                    self._status(kiosk, message.payload, live=not message.retain)
+                except Exception as err:  # the store: the records beside it are still settled  # noqa: BLE001
+                    self.store_problem = f"{type(err).__name__}: {err}"
+                    log.exception("kiosk %s's status could not be stored", kiosk)
+            elif kind == "rec":
+                records.append((kiosk, message))
+        if not records:
             return
-        kiosk, kind = parts[2], parts[3]
-        if kind == "status":
-            self._status(kiosk, message.payload, live=not message.retain)
-            return
-        if kind != "rec":
-            return
-        self.metrics.messages.inc()
-        outcome = self.ingest.handle(kiosk, message.payload)
-        if outcome.error is None:
-            self.store_problem = None  # it committed
-        self._publish_outcome(outcome, echo(message))
+        self.metrics.messages.inc(len(records))
+        outcomes = self.ingest.handle_many([(kiosk, message.payload) for kiosk, message in records])
+        settled, failed = [], None
+        for (_, message), outcome in zip(records, outcomes, strict=True):
+            if outcome.failure is not None:  # rolled back: no receipt, the kiosk sends it again
+                failed = outcome.failure
+                log.error("a message on %s could not be settled (%s); it will be re-sent", message.topic, failed)
+                continue
+            if outcome.error is None and failed is None:
+                self.store_problem = None  # it committed
+            settled.append((outcome, echo(message)))
+        if failed is not None:  # reported until a message commits without one failing beside it
+            self.store_problem = f"{type(failed).__name__}: {failed}"
+        # the verified stream before any receipt: a process that dies between the two has sent
+        # no receipt, so the kiosk sends the records again and they are republished then
+        by_venue: dict[str, list[str]] = defaultdict(list)  # one message per venue for the whole group
+        for outcome, _ in settled:
+            if outcome.error is None:
+                for venue, token in outcome.verified:
+                    by_venue[venue].append(token)
+        for venue, tokens in by_venue.items():
+            self._publish_verified(venue, tokens)
+        for outcome, props in settled:
+            self._publish_outcome(outcome, props)
 
     def _status(self, kiosk: str, payload: bytes, *, live: bool) -> None:
         if len(payload) > self.limits.status_max:
@@ -200,6 +243,7 @@ class GatewayService:
         self.metrics.skew.labels(kiosk).set(skew)
 
     def _publish_outcome(self, out: Outcome, props: Properties | None = None) -> None:
+        """Count one settled message and answer it (its verified records are out already)."""
         m = self.metrics
         ack = f"lc/v1/{out.kiosk}/ack"
         if out.error is not None:
@@ -216,11 +260,6 @@ class GatewayService:
             m.rejected.labels(reason).inc(n)
         for reason, n in out.refused.items():
             m.refused.labels(reason).inc(n)
-        by_venue: dict[str, list[str]] = defaultdict(list)
-        for venue, token in out.verified:
-            by_venue[venue].append(token)
-        for venue, tokens in by_venue.items():
-            self._publish_verified(venue, tokens)
         for receipt in out.receipts:
             self.outgoing.publish(ack, json.dumps(receipt), properties=props)
         for resend in out.resend:

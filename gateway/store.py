@@ -177,6 +177,7 @@ class Tx:
     def __init__(self, cur: Any, dialect: Dialect) -> None:
         self.cur = cur
         self.d = dialect
+        self.locked: set[str] = set()  # kiosks whose advisory lock this transaction holds
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         self.cur.execute(self.d.q(sql), params)
@@ -185,10 +186,21 @@ class Tx:
     def one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.execute(sql, params).fetchone()
 
+    def lock_kiosks(self, kiosks: list[str]) -> None:
+        """PostgreSQL: take the advisory locks of several kiosks at once, in ascending lock
+        order, so that processes settling overlapping groups of kiosks in one transaction each
+        wait for one another instead of deadlocking (SQLite: one writer at a time already)."""
+        if self.d.name != "postgresql" or not kiosks:
+            return
+        self.execute("SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h "
+                     "FROM unnest(?::text[]) AS k) AS locks ORDER BY h", (list(kiosks),))
+        self.locked.update(kiosks)
+
     def chain(self, kiosk: str, epoch: int) -> Chain:
-        if self.d.name == "postgresql":
+        if self.d.name == "postgresql" and kiosk not in self.locked:
             # one worker at a time per kiosk: the chain row may not exist yet to lock FOR UPDATE
             self.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (kiosk,))
+            self.locked.add(kiosk)
         row = self.one("SELECT upto, head, max_seen, last_time, last_mono, last_bootid FROM chains "  # noqa: S608
                        "WHERE kiosk = ? AND epoch = ?" + self.d.lock_suffix,  # noqa: S608 (a fixed suffix)
                        (kiosk, epoch))

@@ -55,6 +55,7 @@ _REQUIRED = {
     "venue": str,
     "data": dict,
 }
+_REQUIRED_ITEMS = tuple(_REQUIRED.items())
 INT32_MAX = 2**31 - 1
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -208,9 +209,11 @@ def parse_event(payload: bytes, kid: str, parsed: Any = None) -> dict[str, Any]:
         raise MalformedRecord("the record payload is not JSON") from err
     if not isinstance(event, dict):
         raise MalformedRecord("the record payload is not a JSON object")
-    for name, kind in _REQUIRED.items():
-        value = event.get(name)
-        if not isinstance(value, kind) or isinstance(value, bool):
+    get = event.get
+    for name, kind in _REQUIRED_ITEMS:
+        value = get(name)
+        # the exact type (what JSON decodes to) first: one comparison for every attribute of a record
+        if type(value) is not kind and (not isinstance(value, kind) or isinstance(value, bool)):
             raise MalformedRecord(f"attribute {name!r} is missing or not a {kind.__name__}")
     if event["specversion"] != "1.0":
         raise MalformedRecord("specversion must be 1.0")
