@@ -71,17 +71,31 @@ class FairInbox(Generic[T]):
         with self._ready:
             if not self._ready.wait_for(lambda: self._turns or self._closed, timeout) or not self._turns:
                 return None
-            key = self._turns.popleft()
-            queue = self._queues[key]
-            item, size = queue.popleft()
-            self._sizes[key] -= size
-            self._messages -= 1
-            self._bytes -= size
-            if queue:
-                self._turns.append(key)
-            else:
-                del self._queues[key], self._sizes[key]
-            return key, item
+            return self._pop()
+
+    def take(self, max_bytes: int) -> tuple[str, T] | None:
+        """The next (key, item) if one is waiting and is at most ``max_bytes``, else ``None``
+        (it stays first in line); never waits. For the worker's group commit."""
+        with self._ready:
+            if not self._turns:
+                return None
+            if self._queues[self._turns[0]][0][1] > max_bytes:
+                return None
+            return self._pop()
+
+    def _pop(self) -> tuple[str, T]:
+        """Take the next kiosk's first item (the lock is held)."""
+        key = self._turns.popleft()
+        queue = self._queues[key]
+        item, size = queue.popleft()
+        self._sizes[key] -= size
+        self._messages -= 1
+        self._bytes -= size
+        if queue:
+            self._turns.append(key)
+        else:
+            del self._queues[key], self._sizes[key]
+        return key, item
 
     def close(self) -> None:
         with self._ready:

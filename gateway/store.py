@@ -3,8 +3,9 @@ on record id; rejected records with their reason; the chain position per kiosk a
 kiosk status. One SQL implementation, two dialects: SQLite (WAL; one county) and
 PostgreSQL (several gateway workers sharing it).
 
-Everything the ingest does for one message happens in one transaction (``store.tx()``);
-receipts are sent only after it commits.
+Everything the ingest does for one message happens in one transaction (``store.tx()``),
+together with the other messages of its group (group commit, one savepoint each); receipts
+are sent only after it commits.
 """
 
 from __future__ import annotations

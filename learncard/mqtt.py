@@ -14,6 +14,31 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 SESSION_EXPIRY_S = 7 * 24 * 3600
+PROPERTY_TABLES = ("types", "names", "properties")
+
+
+def share_property_tables() -> None:
+    """paho's ``Properties.__init__`` builds its three lookup tables (about 80 entries) anew
+    for every MQTT 5 packet read or written — a sixth of a gateway's interpreter time under
+    one-record messages (a live tap each). paho only ever reads them, so every instance can
+    share one copy: the same attributes, built once (``tests/unit/test_mqtt_properties.py``
+    compares them with paho's own for every packet type)."""
+    if getattr(Properties, "_learncard_shared_tables", False):
+        return
+    template = Properties(PacketTypes.PUBLISH)
+    tables = {name: getattr(template, name) for name in PROPERTY_TABLES}
+
+    def __init__(self: Properties, packetType: int) -> None:  # noqa: N803 - paho's name
+        object.__setattr__(self, "packetType", packetType)
+        self.__dict__.update(tables)
+
+    original = Properties.__init__
+    setattr(Properties, "__init__", __init__)  # noqa: B010
+    setattr(Properties, "_learncard_paho_init", original)  # noqa: B010
+    setattr(Properties, "_learncard_shared_tables", True)  # noqa: B010
+
+
+share_property_tables()
 
 
 def mqtt_client(section: dict[str, object], client_id: str) -> mqtt.Client:

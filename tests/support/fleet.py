@@ -75,6 +75,8 @@ class SimKiosk:
     max_sent: int = 0  # the highest seq ever sent: what is sent at or below it is sent again
     taps: dict[str, float] = field(default_factory=dict)  # record id → wall time of the tap (s)
     live: set[str] = field(default_factory=set)  # ids of records made while connected (latency counts)
+    ids: dict[int, str] = field(default_factory=dict)  # seq → record id, while unsettled
+    settled_at: dict[str, float] = field(default_factory=dict)  # record id → wall time its receipt arrived
     stats: SimStats = field(default_factory=SimStats)
     client: mqtt.Client | None = None
     online: bool = False
@@ -107,6 +109,7 @@ class SimKiosk:
         rec = record.sign(event, self.key, f"{self.kiosk}/1")
         self.head = rec.hash
         self.outbox[self.seq] = rec.token
+        self.ids[self.seq] = rec.id
         self.taps[rec.id] = now
         if live:
             self.live.add(rec.id)
@@ -156,8 +159,12 @@ class SimKiosk:
         self.stats.receipts += 1
         upto = int(receipt["upto"])
         if upto > self.upto:
+            now = time.time()
             for seq in range(self.upto + 1, upto + 1):
                 self.outbox.pop(seq, None)
+                record_id = self.ids.pop(seq, None)
+                if record_id is not None:
+                    self.settled_at[record_id] = now
             self.upto = upto
             self.cursor = max(self.cursor, upto)
         self.inflight = [f for f in self.inflight if f[1] > upto]

@@ -24,6 +24,18 @@ def drain(inbox: FairInbox[str]) -> list[str]:
 
 
 class TestFairInbox:
+    def test_take_leaves_a_message_too_large_for_the_group_first_in_line(self) -> None:
+        """The worker's group commit takes what waits only while it fits its byte bound."""
+        inbox: FairInbox[str] = FairInbox(Bounds(100, 10**9, 50, 10**9))
+        inbox.put("k-a", "a1", 10)
+        inbox.put("k-b", "b1", 500)
+        inbox.put("k-a", "a2", 10)
+        assert ("k-a", "a1") == inbox.take(100)
+        assert inbox.take(100) is None  # k-b's turn, and its message does not fit
+        assert (2, 510) == inbox.usage()
+        assert ["b1", "a2"] == drain(inbox)  # nothing lost, the turns as before
+        assert inbox.take(10**9) is None
+
     def test_kiosks_are_served_in_turn(self) -> None:
         """A kiosk with many messages waiting does not make another wait behind all of them."""
         inbox: FairInbox[str] = FairInbox(Bounds(100, 10**9, 50, 10**9))
