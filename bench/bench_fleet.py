@@ -24,12 +24,18 @@ def latency_results(name: str, f: dict, goal_ms: float) -> list[Result]:
     lost_note = (f"{f['made']:,} records made, {f['lost']} lost, {f['stored_twice']} stored twice; "
                  f"{f['received_again']:,.0f} received again at the gateway, {f['resend_requests']:,.0f} "
                  f"resend requests; per-kiosk p99 median {f['kiosk_p99_median_ms']:.1f} ms, worst "
-                 f"{f['kiosk_p99_worst_ms']:.1f} ms")
+                 f"{f['kiosk_p99_worst_ms']:.1f} ms; gateway CPU {f['cpu_per_1000_s']:.3f} s per 1,000 records. "
+                 "The commit time is the store's committed_ms, stamped when the transaction holding the record "
+                 "begins (group commit: its group is settled before the commit); tap → receipt, the next row, "
+                 "is the stricter figure")
     p99 = f["p99_ms"]
     return [
         Result(GROUP, f"{name}: tap → gateway commit p50", f["p50_ms"], "ms", n=f["live_n"]),
         Result(GROUP, f"{name}: tap → gateway commit p99", p99, "ms", goal=f"p99 ≤ {goal_ms:.0f} ms, 0 lost",
                met=p99 <= goal_ms and f["lost"] == 0, note=lost_note, n=f["live_n"]),
+        Result(GROUP, f"{name}: tap → receipt at the kiosk p50 / p99", f["receipt_p99_ms"], "ms (p99)",
+               note=f"p50 {f['receipt_p50_ms']:.1f} ms; after the commit and the way back to the kiosk",
+               n=f["receipt_n"]),
     ]
 
 
@@ -43,6 +49,8 @@ def run(quick: bool) -> list[Result]:
     if peak["drain_rate"]:
         results.append(Result(GROUP, "the backlog's drain during the morning peak", peak["drain_rate"],
                               "records/s", note=f"gateway CPU {peak['cpu_per_1000_s']:.3f} s per 1,000 records"))
-    live = scenario(profile="live-rate", rate=1000.0, duration=60.0 * scale)
-    results += latency_results("live taps at 1,000/s, one record per message, one gateway process", live, 250)
+    for rate in (1000.0, 500.0):  # the goal, and half of it: where one process on this machine stands
+        live = scenario(profile="live-rate", rate=rate, duration=60.0 * scale)
+        results += latency_results(f"live taps at {rate:,.0f}/s, one record per message, one gateway process",
+                                   live, 250)
     return results
