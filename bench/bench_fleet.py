@@ -34,7 +34,7 @@ def latency_results(name: str, f: dict, goal_ms: float) -> list[Result]:
         Result(GROUP, f"{name}: tap → gateway commit p99", p99, "ms", goal=f"p99 ≤ {goal_ms:.0f} ms, 0 lost",
                met=p99 <= goal_ms and f["lost"] == 0, note=lost_note, n=f["live_n"]),
         Result(GROUP, f"{name}: tap → receipt at the kiosk p50 / p99", f["receipt_p99_ms"], "ms (p99)",
-               note=f"p50 {f['receipt_p50_ms']:.1f} ms; after the commit and the way back to the kiosk",
+               note=f"p50 {f['receipt_p50_ms'] or 0:.1f} ms; after the commit and the way back to the kiosk",
                n=f["receipt_n"]),
     ]
 
