@@ -169,13 +169,14 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
             broker = Mosquitto(folder / "broker").start()
         stack.callback(broker.kill)
         gateways = []
+        inbox = {"inbox_max_messages": args.inbox_messages} if args.inbox_messages else {}
         for n in range(args.gateways):
             cn = "gateway" if args.tls and n == 0 else f"gateway-{n + 1}"  # with --tls: its certificate's CN
             identity = ({"cert_file": str(home.path_of(f"gateway/{cn}.pem")),
                          "key_file": str(home.path_of(f"gateway/{cn}.key"))} if args.tls else {})
             g = GatewayProcess(county, folder / f"gateway-{n}", broker, kiosks=venues, metrics_port=free_port(),
                                store_url=url, client_id=cn,
-                               settings={"gap_grace_seconds": args.gap_grace, **files},
+                               settings={"gap_grace_seconds": args.gap_grace, **files, **inbox},
                                broker_settings={**broker_settings, **identity})
             gateways.append(g)
             stack.callback(g.kill)
@@ -281,6 +282,8 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=8, help="messages in flight per kiosk")
     parser.add_argument("--resend-after", type=float, default=30.0, help="kiosk: offer again after this long")
     parser.add_argument("--gap-grace", type=int, default=5, help="gateway.gap_grace_seconds")
+    parser.add_argument("--inbox-messages", type=int, default=0,
+                        help="gateway.inbox_max_messages (default: the gateway's own, 256)")
     parser.add_argument("--settle-timeout", type=float, default=300.0, help="wait this long for every receipt")
     parser.add_argument("--tls", action="store_true",
                         help="the county's setup: enrolled kiosks with certificates, the generated mTLS broker "
