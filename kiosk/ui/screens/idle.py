@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -71,12 +72,19 @@ class IdleScreen(Screen):
 
     def _show_courses(self, *_args: Any) -> None:
         """As many of the next courses as fit with every 报名 a full target (3 on a 1280×800
-        panel, 2 on a 1024×600 one); the column's height is the screen's, not the rows'."""
+        panel, 2 on a 1024×600 one); the column's height is the screen's, not the rows'.
+        Rebuilt only when what it shows changes: every agent state event shows the idle screen,
+        and new rows are new label textures each time (docs/ui.md, Memory)."""
         rows = self.ids.courses
-        rows.clear_widgets()
         gap = dp(theme.SPACING) / 2
         fit = max(1, int((rows.height + gap) // (dp(theme.TARGET) + gap)))
-        for c in getattr(self, "next_courses", [])[:fit]:  # (the kv rule may call before __init__ ends)
+        shown = getattr(self, "next_courses", [])[:fit]  # (the kv rule may call before __init__ ends)
+        key = json.dumps([shown, getattr(self, "_language", ""), self.register_button], sort_keys=True, default=str)
+        if key == getattr(self, "_rows_shown", None):
+            return
+        self._rows_shown = key
+        rows.clear_widgets()
+        for c in shown:
             title, when, places = describe(c, self._language)
             row = BoxLayout(spacing=dp(theme.SPACING))
             row.add_widget(Factory.BigLabel(text=f"《{title}》\n{when} · {places}", halign="left", size_hint_y=1,
