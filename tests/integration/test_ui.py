@@ -88,8 +88,9 @@ class TestResidents:
         assert not apart["pypinyin_here"]
         assert apart["renderer"] and apart["renderer"] != apart["screen"]
 
-    def test_a_changed_headline_gets_a_new_texture(self, seen) -> None:
-        """Uploading into a texture still drawn waited up to 1.35 s under llvmpipe (docs/ui.md)."""
+    def test_a_changed_headline_is_drawn_into_another_texture(self, seen) -> None:
+        """Not into the texture the last frame drew: uploading into a texture still drawn waited up
+        to 1.35 s under llvmpipe (docs/ui.md); a label keeps two and takes turns."""
         _, s = seen
         assert s["headline_texture_new"]
 
