@@ -69,6 +69,10 @@ def worker(spec_path: Path) -> int:
             for _ in range(p["backlog"]):
                 k.tap(live=False)
     fleet = Fleet(kiosks, spec["port"], {k: Tls(*map(Path, v)) for k, v in spec.get("tls", {}).items()})
+    # the backlog's clock starts before its kiosks connect: they send while the fleet waits for
+    # the common start (a clock started at the start missed that work: drains of 1.7 million
+    # records/s were printed)
+    t_backlog = time.monotonic()
     fleet.connect_all()
     Path(spec["ready"]).write_text("ready")
     while time.time() < spec["start_at"]:
@@ -105,13 +109,13 @@ def worker(spec_path: Path) -> int:
         fleet.pump(0.005)
         for k in kiosks:
             if k.kiosk in backlog and k.kiosk not in drained and not k.unsettled():
-                drained[k.kiosk] = time.monotonic() - t0
+                drained[k.kiosk] = time.monotonic() - t_backlog
     settle_deadline = time.monotonic() + p["settle_timeout"]
     while time.monotonic() < settle_deadline and any(k.unsettled() for k in kiosks):
         fleet.pump(0.05)
         for k in kiosks:
             if k.kiosk in backlog and k.kiosk not in drained and not k.unsettled():
-                drained[k.kiosk] = time.monotonic() - t0
+                drained[k.kiosk] = time.monotonic() - t_backlog
     Path(spec["out"]).write_text(json.dumps({
         "kiosks": {k.kiosk: {"stats": asdict(k.stats), "unsettled": k.unsettled(), "taps": k.taps,
                              "live": sorted(k.live), "settled_at": k.settled_at} for k in kiosks},
