@@ -4,9 +4,7 @@ real gateway processes. Latency is tap → gateway commit (the store's ``committ
 
 from __future__ import annotations
 
-import argparse
-
-from bench.fleet import simulate
+from bench.fleet import arguments, simulate
 from bench.result import Result
 
 GROUP = "A fleet: 1,000 kiosks on mTLS against the gateway (issue 18)"
@@ -22,7 +20,7 @@ def scenario(**kw: object) -> dict:
                 inbox_messages=INBOX,
                 settle_timeout=600.0, tls=True)
     base.update(kw)
-    return simulate(argparse.Namespace(**base))
+    return simulate(arguments(**base))
 
 
 def latency_results(name: str, f: dict, goal_ms: float) -> list[Result]:

@@ -5,20 +5,16 @@ one process (the baseline), then two, then three, on the same workload."""
 
 from __future__ import annotations
 
-import argparse
-
-from bench.fleet import simulate
+from bench.fleet import arguments, simulate
 from bench.result import Interleaved, Result
 
 GROUP = "A gateway tier: processes sharing the work (issue 18)"
 
 
 def scenario(gateways: int, backlog: int) -> dict:
-    args = argparse.Namespace(kiosks=3, profile="village-backlog", gateways=gateways, store="postgresql",
+    return simulate(arguments(kiosks=3, profile="village-backlog", gateways=gateways, store="postgresql",
                               duration=2.0, residents=0, rate=0.0, backlog=backlog, backlog_kiosks=3,
-                              processes=1, window=8, resend_after=30.0, gap_grace=5, settle_timeout=600.0,
-                              tls=False)
-    return simulate(args)
+                              processes=1, window=8, resend_after=30.0, gap_grace=5, settle_timeout=600.0))
 
 
 def run(quick: bool) -> list[Result]:

@@ -270,7 +270,8 @@ def figures(args: argparse.Namespace, outs: list[dict[str, Any]], committed: dic
     }
 
 
-def main() -> int:
+def options() -> argparse.ArgumentParser:
+    """The simulator's options, with their defaults (``main`` and the benches share them)."""
     parser = argparse.ArgumentParser(prog="python -m bench.fleet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kiosks", type=int, default=100, help="simulated kiosks (K)")
@@ -294,10 +295,25 @@ def main() -> int:
                              "configuration and ACL (default: a plain loopback listener)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def arguments(argv: list[str] | None = None, **values: Any) -> argparse.Namespace:
+    """The options as ``python -m bench.fleet`` would read them from ``argv``, then ``values``
+    (the benches' scenarios: every option they do not name keeps its default)."""
+    args = options().parse_args(argv or [])
+    for name, value in values.items():
+        if not hasattr(args, name):
+            raise TypeError(f"bench.fleet has no option {name!r}")
+        setattr(args, name, value)
+    args.processes = args.processes or max(1, min(4, (args.kiosks + 249) // 250))
+    return args
+
+
+def main() -> int:
+    args = arguments(sys.argv[1:])
     if args.worker:
         return worker(args.worker)
-    args.processes = args.processes or max(1, min(4, (args.kiosks + 249) // 250))
     got = simulate(args)
     if args.json:
         print(json.dumps(got, indent=1))
