@@ -65,8 +65,11 @@ def run(quick: bool) -> list[Result]:
         Result(GROUP, "card read → result on screen, p99", p99, "ms", goal="p99 ≤ 150 ms", met=p99 <= 150, n=n,
                note=where + "Measured from the tap sent to the agent (verify, rules, sign, fsync'd commit, its "
                     "answer) to the frame after the result screen was laid out, speech on. Speech runs in a "
-                    "renderer process of its own (pinyin, espeak-ng); changed text gets a new texture instead of "
-                    "an upload into one the last frame still draws from. No baseline: nothing else draws this "
+                    "renderer process of its own (pinyin, espeak-ng). A label keeps two textures and draws a change "
+                    "into the one the last frame did not draw from (`kiosk/ui/widgets/fresh_label.py`): memory "
+                    "stays bounded, but under llvmpipe an upload into a texture drawn before still waits at times "
+                    "(a new texture for every change did not wait, and grew the UI by about 1 MB a tap; docs/ui.md, "
+                    "Memory). No baseline: nothing else draws this "
                     f"screen. Agent's share (tap to its answer), p99: {agent_p99:.0f} ms. " + SHARED),
         Result(GROUP, "card read → first spoken sample, p50", median(said), "ms", n=len(said)),
         Result(GROUP, "card read → first spoken sample, p99", percentile(said, 99), "ms", n=len(said),
@@ -76,10 +79,10 @@ def run(quick: bool) -> list[Result]:
         Result(GROUP, f"UI process memory after {n:,} results (RSS; the agent in its own process)", ui["rss"],
                "MB", f"bare Kivy window, median of {ROUNDS} runs", bare_rss, "≤ 200 MB", ui["rss"] <= 200,
                note=f"One run of {n:,} taps; the bare window's RSS is the median of the {ROUNDS} runs interleaved "
-                    "with the start-up rounds (next line). Before the UI and the agent were measured apart "
-                    "(agent in the probe's process): 428 MB. tracemalloc over 200 taps (an earlier pass): Python "
-                    "objects grow by about 1 MB; the rest of the growth is native, under offscreen Mesa llvmpipe "
-                    "(docs/ui.md, Memory)."),
+                    "with the start-up rounds (next line). Before the labels kept their textures (a new one for "
+                    "every change, not given back under llvmpipe): 1,460 MB in this setup, 428 MB with the agent in "
+                    "the probe's process. What is left above a bare window: the screens' own textures and Kivy's, "
+                    "native under offscreen Mesa llvmpipe (docs/ui.md, Memory)."),
         Result.of_rounds(GROUP, "UI process memory 1 s after its first frame, before any tap (RSS)", at_start, "MB",
                          "bare Kivy window"),
         Result(GROUP, f"agent process memory with the UI connected, after {n:,} taps (RSS)", agent_rss, "MB",
