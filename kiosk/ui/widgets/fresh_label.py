@@ -10,6 +10,8 @@ A new texture for every change avoided the wait but made the screen grow by abou
 result (old textures' memory was not given back under llvmpipe; docs/ui.md, Memory). So a
 label keeps a spare: a change of text is drawn into the texture the last frame did not draw
 from, and the two take turns. Changes within one frame go into the same (undrawn) texture.
+Under llvmpipe an upload into a texture drawn before still waits at times (0.3–1.3 s for
+about 1 % of results; docs/ui.md, Memory and latency): bounded memory was chosen over that.
 Only a change of pixel size makes a new texture (Kivy's core label does), and the old one is
 then let go: two textures a label at most."""
 
