@@ -47,6 +47,14 @@ def enrol(home: Path, out: Path, kiosk: str) -> Path:
     return out
 
 
+def generated_broker_config(home: Path, folder: Path) -> tuple[int, str]:
+    """``provision broker-config`` for a free loopback port into ``folder``: (port, mosquitto.conf)."""
+    port = free_port()
+    run("provision", "--home", str(home), "broker-config", "--out", str(folder), "--port", str(port),
+        "--address", "127.0.0.1", "--user", getpass.getuser())
+    return port, (folder / "mosquitto.conf").read_text()
+
+
 class Watched(TestClient):
     """A test client that counts how often the broker drops it."""
 
@@ -64,10 +72,7 @@ class Watched(TestClient):
 def test_stolen_kiosk_certificate_cannot_take_over_sessions_or_act_as_the_gateway(home: Path,
                                                                                     tmp_path: Path) -> None:
     a, b = enrol(home, tmp_path / "k-a", "k-a"), enrol(home, tmp_path / "k-b", "k-b")
-    port = free_port()
-    run("provision", "--home", str(home), "broker-config", "--out", str(tmp_path / "broker"), "--port", str(port),
-        "--address", "127.0.0.1", "--user", getpass.getuser())
-    conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
+    port, conf = generated_broker_config(home, tmp_path / "broker")
     assert "use_username_as_clientid true" in conf and "use_identity_as_username true" in conf
     broker = Mosquitto(tmp_path / "broker", port=port).start(tmp_path / "broker" / "mosquitto.conf")
     tls = {"ca": home / "device-ca.pem"}

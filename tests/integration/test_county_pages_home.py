@@ -5,7 +5,6 @@ page (and agrees with the pages on the message limit)."""
 
 from __future__ import annotations
 
-import getpass
 import os
 import shutil
 import threading
@@ -19,10 +18,9 @@ from provisioning.home import CountyHome
 from records import county, county_pages, keys, page_files
 from records.county import MAX_PACKET
 from tests.integration import test_provision
-from tests.integration.test_broker_identity import enrol, run
+from tests.integration.test_broker_identity import enrol, generated_broker_config, run
 from tests.support.mosquitto import Mosquitto
 from tests.support.mqtt import TestClient
-from tests.support.ports import free_port
 
 home = test_provision.home  # the county home fixture (`provision init` of county-3301)
 
@@ -94,10 +92,7 @@ def test_the_broker_lets_a_kiosk_read_only_its_own_venues_staff_page(home: Path,
     a = enrol(home, tmp_path / "k-a", "k-a")  # venue v-chengguan
     staff.add(h, "s-here", "staff", ["v-chengguan"], "2580")
     staff.add(h, "s-there", "staff", ["v-other"], "2580")
-    port = free_port()
-    run("provision", "--home", str(home), "broker-config", "--out", str(tmp_path / "broker"), "--port", str(port),
-        "--address", "127.0.0.1", "--user", getpass.getuser())
-    conf = (tmp_path / "broker" / "mosquitto.conf").read_text()
+    port, conf = generated_broker_config(home, tmp_path / "broker")
     assert f"max_packet_size {MAX_PACKET}\n" in conf  # the limit the pages are cut to, plus framing
     broker = Mosquitto(tmp_path / "broker", port=port).start(tmp_path / "broker" / "mosquitto.conf")
     tls = {"ca": home / "device-ca.pem"}
